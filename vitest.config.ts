@@ -1,0 +1,26 @@
+import { defineConfig } from "vitest/config";
+
+// Two tiers run by `npm test`: unit tests beside the code, and integration tests that start the
+// whole stack (services, emulator, dynalite) on ephemeral ports. System tests get their own tier.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts"],
+          testTimeout: 15_000,
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/integration/global-setup.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
