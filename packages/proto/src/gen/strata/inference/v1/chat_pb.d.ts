@@ -360,6 +360,13 @@ export declare type ToolConfig = Message$1<"strata.inference.v1.ToolConfig"> & {
    * @generated from field: strata.inference.v1.ToolChoice choice = 2;
    */
   choice?: ToolChoice | undefined;
+
+  /**
+   * At most one tool call per answer (OpenAI's parallel_tool_calls: false).
+   *
+   * @generated from field: bool disable_parallel_tool_use = 3;
+   */
+  disableParallelToolUse: boolean;
 };
 
 /**
