@@ -1,0 +1,51 @@
+import { z } from "zod";
+
+/** The environment a service is configured from; only config modules read it. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Parses a service's environment with a zod schema, once, and freezes the result. Every invalid
+ * variable is reported at once, by name, so a misconfigured pod fails fast with a useful message.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, env: Env): Readonly<z.infer<S>> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = issue.path.join(".") || "(environment)";
+      return `${name}: ${issue.message}`;
+    });
+    throw new Error(`invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+  return Object.freeze(result.data);
+}
+
+/** A TCP port; 0 lets the OS pick one (tests). */
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+/** A positive duration or size in the variable's unit. */
+export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** `true`/`false`/`1`/`0`. */
+export const flag = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0"])
+    .default(fallback ? "true" : "false")
+    .transform((v) => v === "true" || v === "1");
+
+export const logLevel = z
+  .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+  .default("info");
+
+/** `http://host:port` of a peer service. */
+export const serviceUrl = z.url({ protocol: /^https?$/ });
+
+/** Settings every Strata service shares (STRATA_HOST, STRATA_LOG_LEVEL, ...). */
+export const commonEnv = {
+  STRATA_HOST: z.string().min(1).default("127.0.0.1"),
+  STRATA_METRICS_PORT: port(0),
+  STRATA_LOG_LEVEL: logLevel,
+  /** How long in-flight work may take to finish after SIGTERM. */
+  STRATA_SHUTDOWN_GRACE_MS: positiveInt(25_000),
+  /** How long readiness reports "not ready" before servers stop accepting (endpoint propagation). */
+  STRATA_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(0),
+};

@@ -1,0 +1,64 @@
+import type { Logger } from "./logger.ts";
+
+/** A step of an orderly stop, run in order. */
+export interface ShutdownStep {
+  name: string;
+  run: () => Promise<void> | void;
+}
+
+/** Options of onShutdown. */
+export interface ShutdownOptions {
+  logger: Logger;
+  /** Hard limit for the whole stop; the process exits 1 after it. */
+  graceMs: number;
+  steps: ShutdownStep[];
+}
+
+/**
+ * Runs the steps once, on SIGTERM or SIGINT (readiness off first, then servers closed, then
+ * buffers flushed), and exits. A second signal or the grace limit forces the exit.
+ */
+export function onShutdown({ logger, graceMs, steps }: ShutdownOptions): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const deadline = setTimeout(() => {
+      logger.error({ graceMs }, "shutdown exceeded its grace period: exiting");
+      process.exit(1);
+    }, graceMs + 1_000);
+    deadline.unref();
+    for (const step of steps) {
+      try {
+        await step.run();
+      } catch (err) {
+        logger.error({ err, step: step.name }, "shutdown step failed");
+      }
+    }
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+/** What a service reports when it is ready: the ports it actually bound (0 means ephemeral). */
+export interface ReadyMessage {
+  type: "ready";
+  service: string;
+  ports: Record<string, number>;
+}
+
+/**
+ * Tells a parent process (the dev stack, tests) that this service is ready and on which ports,
+ * over the IPC channel when there is one. Without a parent this does nothing.
+ */
+export function notifyReady(message: Omit<ReadyMessage, "type">): void {
+  if (typeof process.send === "function") {
+    process.send({ type: "ready", ...message } satisfies ReadyMessage);
+  }
+}

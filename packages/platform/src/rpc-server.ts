@@ -1,0 +1,96 @@
+import { createServer, type Http2Server, type Http2Session } from "node:http2";
+import type { AddressInfo } from "node:net";
+import type { ConnectRouter, Interceptor, StreamResponse } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { asStrataError, toConnectError } from "@strata/errors";
+import type { Logger } from "./logger.ts";
+
+/** Options of createRpcServer. */
+export interface RpcServerOptions {
+  host: string;
+  port: number;
+  logger: Logger;
+  /** Registers the services this server offers. */
+  routes: (router: ConnectRouter) => void;
+  /** Interceptors run after error conversion and logging, closest to the handler. */
+  interceptors?: Interceptor[];
+}
+
+/** A gRPC (h2c) server for Strata's internal RPCs. */
+export interface RpcServer {
+  readonly port: number;
+  /** Stops accepting, lets in-flight calls finish (GOAWAY), and force-closes after graceMs. */
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * Converts everything a handler throws into a Connect error carrying Strata's ErrorDetail, and
+ * logs internal failures with their cause (which never crosses the wire).
+ */
+function errorInterceptor(logger: Logger): Interceptor {
+  const convert = (error: unknown, procedure: string): never => {
+    const strata = asStrataError(error);
+    if (strata.reason === "internal") {
+      logger.error({ err: strata.cause ?? strata, procedure }, "rpc failed");
+    }
+    throw toConnectError(strata);
+  };
+  return (next) => async (req) => {
+    const procedure = req.method.name;
+    let res: Awaited<ReturnType<typeof next>>;
+    try {
+      res = await next(req);
+    } catch (error) {
+      return convert(error, procedure);
+    }
+    if (!res.stream) return res;
+    const source = res.message;
+    async function* guarded() {
+      try {
+        yield* source;
+      } catch (error) {
+        convert(error, procedure);
+      }
+    }
+    return { ...res, message: guarded() } as StreamResponse;
+  };
+}
+
+/**
+ * Serves Connect routes over gRPC on HTTP/2 cleartext (h2c), the in-cluster protocol of Strata.
+ * Deadlines arrive as `grpc-timeout` and abort `ctx.signal`, which handlers pass downstream.
+ */
+export async function createRpcServer(options: RpcServerOptions): Promise<RpcServer> {
+  const handler = connectNodeAdapter({
+    routes: options.routes,
+    grpc: true,
+    grpcWeb: false,
+    connect: true,
+    interceptors: [errorInterceptor(options.logger), ...(options.interceptors ?? [])],
+  });
+  const server: Http2Server = createServer(handler);
+  const sessions = new Set<Http2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: (graceMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          for (const session of sessions) session.destroy();
+        }, graceMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        for (const session of sessions) session.close();
+      }),
+  };
+}

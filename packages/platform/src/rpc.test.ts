@@ -1,0 +1,128 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { fromConnectError, StrataError } from "@strata/errors";
+import {
+  ChatResponseSchema,
+  ChatStreamResponseSchema,
+  Health,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  InferenceService,
+} from "@strata/proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHealthService } from "./health.ts";
+import { createLogger } from "./logger.ts";
+import { createRpcClient, createRpcTransport } from "./rpc-client.ts";
+import { createRpcServer, type RpcServer } from "./rpc-server.ts";
+
+const logger = createLogger({ service: "test", level: "silent" });
+let server: RpcServer;
+let streamCancelled: Promise<void>;
+let resolveCancelled: () => void;
+const health = createHealthService(["strata.inference.v1.InferenceService"]);
+
+beforeAll(async () => {
+  streamCancelled = new Promise((r) => {
+    resolveCancelled = r;
+  });
+  server = await createRpcServer({
+    host: "127.0.0.1",
+    port: 0,
+    logger,
+    routes(router) {
+      health.register(router);
+      router.service(InferenceService, {
+        async chat(req, ctx) {
+          if (req.model === "fail-strata") {
+            throw new StrataError("rate_limited", "slow down", { retryAfterMs: 700, param: "model" });
+          }
+          if (req.model === "fail-unknown") throw new Error("secret internals");
+          if (req.model === "slow") {
+            await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+          }
+          return create(ChatResponseSchema, { model: req.model });
+        },
+        async *chatStream(req, ctx) {
+          yield create(ChatStreamResponseSchema, { event: { case: "start", value: { model: "m" } } });
+          if (req.chat?.model === "fail-mid") throw new StrataError("upstream_unavailable", "bedrock went away");
+          await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+          resolveCancelled();
+        },
+        embed() {
+          throw new StrataError("invalid_request");
+        },
+        listModels() {
+          return {};
+        },
+      });
+    },
+  });
+});
+afterAll(() => server.close(1000));
+
+const client = () =>
+  createRpcClient(InferenceService, createRpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }));
+
+describe("rpc server", () => {
+  it("carries a StrataError's reason, param and retry hint to the client", async () => {
+    const error = await client()
+      .chat({ model: "fail-strata" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    const strata = fromConnectError(error as ConnectError);
+    expect([strata.reason, strata.message, strata.param, strata.retryAfterMs]).toEqual([
+      "rate_limited",
+      "slow down",
+      "model",
+      700,
+    ]);
+  });
+
+  it("hides the text of unexpected errors", async () => {
+    const error = (await client()
+      .chat({ model: "fail-unknown" })
+      .catch((e: unknown) => e)) as ConnectError;
+    expect(error.code).toBe(Code.Internal);
+    expect(error.message).not.toContain("secret");
+  });
+
+  it("converts an error thrown mid-stream after the first message", async () => {
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const event of client().chatStream({ chat: { model: "fail-mid" } })) {
+        seen.push(event.event.case ?? "");
+      }
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(["start"]);
+    expect(fromConnectError(error as ConnectError).reason).toBe("upstream_unavailable");
+  });
+
+  it("propagates the caller's deadline to the handler", async () => {
+    const error = (await client()
+      .chat({ model: "slow" }, { timeoutMs: 50 })
+      .catch((e: unknown) => e)) as ConnectError;
+    expect(error.code).toBe(Code.DeadlineExceeded);
+  });
+
+  it("cancels the server-side stream when the caller aborts", async () => {
+    const abort = new AbortController();
+    const iterate = (async () => {
+      for await (const _ of client().chatStream({ chat: { model: "m" } }, { signal: abort.signal })) {
+        abort.abort();
+      }
+    })().catch(() => undefined);
+    await iterate;
+    await expect(streamCancelled).resolves.toBeUndefined();
+  });
+
+  it("answers gRPC health checks and follows readiness", async () => {
+    const healthClient = createRpcClient(Health, createRpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }));
+    health.setServing(false);
+    expect((await healthClient.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
+    health.setServing(true);
+    expect((await healthClient.check({ service: "strata.inference.v1.InferenceService" })).status).toBe(
+      ServingStatus.SERVING,
+    );
+    const unknown = (await healthClient.check({ service: "nope" }).catch((e: unknown) => e)) as ConnectError;
+    expect(unknown.code).toBe(Code.NotFound);
+  });
+});
