@@ -12,8 +12,8 @@ import type { Principal } from "../../common/v1/principal_pb.js";
 export declare const file_strata_auth_v1_auth: GenFile;
 
 /**
- * What a principal may do. Key policies narrow their tenant's, never widen it; VerifyKey returns
- * the effective (intersected) policy.
+ * What a principal may do. A key's policy narrows its tenant's, never widens it: a request must
+ * be allowed by both.
  *
  * @generated from message strata.auth.v1.Policy
  */
@@ -172,23 +172,26 @@ export declare type VerifyKeyResponse = Message<"strata.auth.v1.VerifyKeyRespons
   principal?: Principal | undefined;
 
   /**
-   * The effective policy: the tenant's narrowed by the key's.
-   *
-   * @generated from field: strata.auth.v1.Policy policy = 2;
+   * @generated from field: strata.auth.v1.Policy tenant_policy = 2;
    */
-  policy?: Policy | undefined;
+  tenantPolicy?: Policy | undefined;
+
+  /**
+   * @generated from field: strata.auth.v1.Policy key_policy = 3;
+   */
+  keyPolicy?: Policy | undefined;
 
   /**
    * How long the gateway may cache this answer.
    *
-   * @generated from field: uint32 cache_ttl_ms = 3;
+   * @generated from field: uint32 cache_ttl_ms = 4;
    */
   cacheTtlMs: number;
 
   /**
    * Unix milliseconds; 0 when the key does not expire.
    *
-   * @generated from field: int64 expires_at_ms = 4 [jstype = JS_NUMBER];
+   * @generated from field: int64 expires_at_ms = 5 [jstype = JS_NUMBER];
    */
   expiresAtMs: bigint;
 };
