@@ -15,7 +15,11 @@ export interface DynamoClientOptions {
  * Identity). Against a local endpoint with no credentials configured, dummy ones are used:
  * dynalite checks only the shape of the signature.
  */
-export function createDynamoClient({ region, endpoint, maxAttempts = 3 }: DynamoClientOptions): DynamoClients {
+export function createDynamoClient({
+  region,
+  endpoint,
+  maxAttempts = 3,
+}: DynamoClientOptions): DynamoClients {
   const local = endpoint !== undefined;
   const client = new DynamoDBClient({
     region,

@@ -1,2 +1,2 @@
 export { createDynamoClient, type DynamoClientOptions, type DynamoClients } from "./client.ts";
-export { ensureTables, createTableInput, type TableSpec } from "./tables.ts";
+export { createTableInput, ensureTables, type TableSpec } from "./tables.ts";

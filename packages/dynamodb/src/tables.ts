@@ -1,7 +1,7 @@
 import {
   type AttributeDefinition,
-  type CreateTableCommandInput,
   CreateTableCommand,
+  type CreateTableCommandInput,
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
@@ -31,7 +31,10 @@ export function createTableInput(spec: TableSpec): CreateTableCommandInput {
     names.add(index.partitionKey);
     if (index.sortKey) names.add(index.sortKey);
   }
-  const attributes: AttributeDefinition[] = [...names].map((name) => ({ AttributeName: name, AttributeType: "S" }));
+  const attributes: AttributeDefinition[] = [...names].map((name) => ({
+    AttributeName: name,
+    AttributeType: "S",
+  }));
   return {
     TableName: spec.name,
     BillingMode: "PAY_PER_REQUEST",
@@ -53,7 +56,11 @@ export function createTableInput(spec: TableSpec): CreateTableCommandInput {
  * Creates the tables that do not exist yet and waits until they are ACTIVE. Used by the local
  * stack and by installs that opt in; in AWS the CloudFormation template owns the tables.
  */
-export async function ensureTables(client: DynamoDBClient, specs: TableSpec[], timeoutMs = 30_000): Promise<void> {
+export async function ensureTables(
+  client: DynamoDBClient,
+  specs: TableSpec[],
+  timeoutMs = 30_000,
+): Promise<void> {
   await Promise.all(
     specs.map(async (spec) => {
       try {

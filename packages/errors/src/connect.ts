@@ -1,5 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "@strata/proto";
 import { grpcCodeToReason, isReason, reasonMappings } from "./reasons.ts";
 import { StrataError } from "./strata-error.ts";

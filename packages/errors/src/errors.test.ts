@@ -81,7 +81,9 @@ describe("error model", () => {
   });
 
   it("sends retry-after in whole seconds, at least 1, and retry-after-ms exactly", () => {
-    const { headers } = toOpenAIError(new StrataError("rate_limited", undefined, { retryAfterMs: 200 }));
+    const { headers } = toOpenAIError(
+      new StrataError("rate_limited", undefined, { retryAfterMs: 200 }),
+    );
     expect(headers).toEqual({ "retry-after": "1", "retry-after-ms": "200" });
     expect(toOpenAIError(new StrataError("rate_limited")).headers).toEqual({});
   });

@@ -1,11 +1,11 @@
-export { StrataError, invalidRequest, type StrataErrorOptions } from "./strata-error.ts";
-export { toOpenAIError, type OpenAIErrorBody, type OpenAIErrorResponse } from "./openai.ts";
-export { toConnectError, fromConnectError, asStrataError } from "./connect.ts";
+export { asStrataError, fromConnectError, toConnectError } from "./connect.ts";
+export { type OpenAIErrorBody, type OpenAIErrorResponse, toOpenAIError } from "./openai.ts";
 // Below: for other Strata packages.
 export {
-  reasonMappings,
   grpcCodeToReason,
   isReason,
   type Reason,
   type ReasonMapping,
+  reasonMappings,
 } from "./reasons.ts";
+export { invalidRequest, StrataError, type StrataErrorOptions } from "./strata-error.ts";

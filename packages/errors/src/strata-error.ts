@@ -45,6 +45,10 @@ export class StrataError extends Error {
  * A shortcut for the most common error: a bad field in the client's request.
  * `invalidRequest("messages[0].role", "Invalid value: 'robot'.")`
  */
-export function invalidRequest(param: string | undefined, message: string, code?: string): StrataError {
+export function invalidRequest(
+  param: string | undefined,
+  message: string,
+  code?: string,
+): StrataError {
   return new StrataError("invalid_request", message, { param, code });
 }

@@ -20,10 +20,12 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Env): Readonly<z.i
 }
 
 /** A TCP port; 0 lets the OS pick one (tests). */
-export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+export const port = (fallback: number) =>
+  z.coerce.number().int().min(0).max(65535).default(fallback);
 
 /** A positive duration or size in the variable's unit. */
-export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+export const positiveInt = (fallback: number) =>
+  z.coerce.number().int().positive().default(fallback);
 
 /** `true`/`false`/`1`/`0`. */
 export const flag = (fallback: boolean) =>

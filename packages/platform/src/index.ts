@@ -1,9 +1,29 @@
-export { parseEnv, commonEnv, port, positiveInt, flag, logLevel, serviceUrl, type Env } from "./config.ts";
+export {
+  commonEnv,
+  type Env,
+  flag,
+  logLevel,
+  parseEnv,
+  port,
+  positiveInt,
+  serviceUrl,
+} from "./config.ts";
+export { createHealthService, type HealthService } from "./health.ts";
+export {
+  notifyReady,
+  onShutdown,
+  type ReadyMessage,
+  type ShutdownOptions,
+  type ShutdownStep,
+} from "./lifecycle.ts";
 export { createLogger, type Logger, type LoggerOptions } from "./logger.ts";
 export { createMetricsRegistry } from "./metrics.ts";
-export { startOpsServer, type OpsServer, type OpsServerOptions } from "./ops-server.ts";
-export { createHealthService, type HealthService } from "./health.ts";
-export { createRpcServer, type RpcServer, type RpcServerOptions } from "./rpc-server.ts";
-export { createRpcTransport, createRpcClient, type RpcTransportOptions } from "./rpc-client.ts";
-export { onShutdown, notifyReady, type ShutdownStep, type ShutdownOptions, type ReadyMessage } from "./lifecycle.ts";
+export { type OpsServer, type OpsServerOptions, startOpsServer } from "./ops-server.ts";
 export { newRequestId, requestIdHeader } from "./request-id.ts";
+export { createRpcClient, createRpcTransport, type RpcTransportOptions } from "./rpc-client.ts";
+export {
+  createRpcServer,
+  type RpcServer,
+  type RpcServerOptions,
+  remoteAddressKey,
+} from "./rpc-server.ts";

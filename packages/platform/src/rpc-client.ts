@@ -24,6 +24,9 @@ export function createRpcTransport({ baseUrl, interceptors = [] }: RpcTransportO
 }
 
 /** A typed client of one service over a transport. */
-export function createRpcClient<S extends DescService>(service: S, transport: Transport): Client<S> {
+export function createRpcClient<S extends DescService>(
+  service: S,
+  transport: Transport,
+): Client<S> {
   return createClient(service, transport);
 }

@@ -1,6 +1,12 @@
 import { createServer, type Http2Server, type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
-import type { ConnectRouter, Interceptor, StreamResponse } from "@connectrpc/connect";
+import {
+  type ConnectRouter,
+  createContextKey,
+  createContextValues,
+  type Interceptor,
+  type StreamResponse,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { asStrataError, toConnectError } from "@strata/errors";
 import type { Logger } from "./logger.ts";
@@ -15,6 +21,9 @@ export interface RpcServerOptions {
   /** Interceptors run after error conversion and logging, closest to the handler. */
   interceptors?: Interceptor[];
 }
+
+/** The caller's address as seen on the socket, available to handlers as `ctx.values.get(...)`. */
+export const remoteAddressKey = createContextKey<string>("", { description: "remote address" });
 
 /** A gRPC (h2c) server for Strata's internal RPCs. */
 export interface RpcServer {
@@ -67,6 +76,8 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
     grpcWeb: false,
     connect: true,
     interceptors: [errorInterceptor(options.logger), ...(options.interceptors ?? [])],
+    contextValues: (req) =>
+      createContextValues().set(remoteAddressKey, req.socket.remoteAddress ?? ""),
   });
   const server: Http2Server = createServer(handler);
   const sessions = new Set<Http2Session>();

@@ -5,8 +5,8 @@ import {
   ChatResponseSchema,
   ChatStreamResponseSchema,
   Health,
-  HealthCheckResponse_ServingStatus as ServingStatus,
   InferenceService,
+  HealthCheckResponse_ServingStatus as ServingStatus,
 } from "@strata/proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHealthService } from "./health.ts";
@@ -33,18 +33,28 @@ beforeAll(async () => {
       router.service(InferenceService, {
         async chat(req, ctx) {
           if (req.model === "fail-strata") {
-            throw new StrataError("rate_limited", "slow down", { retryAfterMs: 700, param: "model" });
+            throw new StrataError("rate_limited", "slow down", {
+              retryAfterMs: 700,
+              param: "model",
+            });
           }
           if (req.model === "fail-unknown") throw new Error("secret internals");
           if (req.model === "slow") {
-            await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+            await new Promise((_, reject) =>
+              ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)),
+            );
           }
           return create(ChatResponseSchema, { model: req.model });
         },
         async *chatStream(req, ctx) {
-          yield create(ChatStreamResponseSchema, { event: { case: "start", value: { model: "m" } } });
-          if (req.chat?.model === "fail-mid") throw new StrataError("upstream_unavailable", "bedrock went away");
-          await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+          yield create(ChatStreamResponseSchema, {
+            event: { case: "start", value: { model: "m" } },
+          });
+          if (req.chat?.model === "fail-mid")
+            throw new StrataError("upstream_unavailable", "bedrock went away");
+          await new Promise<void>((resolve) =>
+            ctx.signal.addEventListener("abort", () => resolve()),
+          );
           resolveCancelled();
         },
         embed() {
@@ -60,7 +70,10 @@ beforeAll(async () => {
 afterAll(() => server.close(1000));
 
 const client = () =>
-  createRpcClient(InferenceService, createRpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }));
+  createRpcClient(
+    InferenceService,
+    createRpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }),
+  );
 
 describe("rpc server", () => {
   it("carries a StrataError's reason, param and retry hint to the client", async () => {
@@ -106,7 +119,10 @@ describe("rpc server", () => {
   it("cancels the server-side stream when the caller aborts", async () => {
     const abort = new AbortController();
     const iterate = (async () => {
-      for await (const _ of client().chatStream({ chat: { model: "m" } }, { signal: abort.signal })) {
+      for await (const _ of client().chatStream(
+        { chat: { model: "m" } },
+        { signal: abort.signal },
+      )) {
         abort.abort();
       }
     })().catch(() => undefined);
@@ -115,14 +131,19 @@ describe("rpc server", () => {
   });
 
   it("answers gRPC health checks and follows readiness", async () => {
-    const healthClient = createRpcClient(Health, createRpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }));
+    const healthClient = createRpcClient(
+      Health,
+      createRpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }),
+    );
     health.setServing(false);
     expect((await healthClient.check({ service: "" })).status).toBe(ServingStatus.NOT_SERVING);
     health.setServing(true);
-    expect((await healthClient.check({ service: "strata.inference.v1.InferenceService" })).status).toBe(
-      ServingStatus.SERVING,
-    );
-    const unknown = (await healthClient.check({ service: "nope" }).catch((e: unknown) => e)) as ConnectError;
+    expect(
+      (await healthClient.check({ service: "strata.inference.v1.InferenceService" })).status,
+    ).toBe(ServingStatus.SERVING);
+    const unknown = (await healthClient
+      .check({ service: "nope" })
+      .catch((e: unknown) => e)) as ConnectError;
     expect(unknown.code).toBe(Code.NotFound);
   });
 });

@@ -66,23 +66,23 @@ export declare type ApiKey = Message<"strata.auth.v1.ApiKey"> & {
   status: KeyStatus;
 
   /**
-   * Unix milliseconds.
+   * Unix milliseconds (a double holds them exactly; int64 would become a bigint in TypeScript).
    *
-   * @generated from field: int64 created_at_ms = 5 [jstype = JS_NUMBER];
+   * @generated from field: double created_at_ms = 5;
    */
-  createdAtMs: bigint;
+  createdAtMs: number;
 
   /**
    * Unix milliseconds; 0 means the key does not expire.
    *
-   * @generated from field: int64 expires_at_ms = 6 [jstype = JS_NUMBER];
+   * @generated from field: double expires_at_ms = 6;
    */
-  expiresAtMs: bigint;
+  expiresAtMs: number;
 
   /**
-   * @generated from field: int64 revoked_at_ms = 7 [jstype = JS_NUMBER];
+   * @generated from field: double revoked_at_ms = 7;
    */
-  revokedAtMs: bigint;
+  revokedAtMs: number;
 
   /**
    * @generated from field: strata.auth.v1.Policy policy = 8;
@@ -128,9 +128,9 @@ export declare type Tenant = Message<"strata.auth.v1.Tenant"> & {
   policy?: Policy | undefined;
 
   /**
-   * @generated from field: int64 created_at_ms = 5 [jstype = JS_NUMBER];
+   * @generated from field: double created_at_ms = 5;
    */
-  createdAtMs: bigint;
+  createdAtMs: number;
 };
 
 /**
@@ -191,9 +191,9 @@ export declare type VerifyKeyResponse = Message<"strata.auth.v1.VerifyKeyRespons
   /**
    * Unix milliseconds; 0 when the key does not expire.
    *
-   * @generated from field: int64 expires_at_ms = 5 [jstype = JS_NUMBER];
+   * @generated from field: double expires_at_ms = 5;
    */
-  expiresAtMs: bigint;
+  expiresAtMs: number;
 };
 
 /**

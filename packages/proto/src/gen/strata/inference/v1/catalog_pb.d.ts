@@ -47,25 +47,26 @@ export declare type ModelCapabilities = Message<"strata.inference.v1.ModelCapabi
 export declare const ModelCapabilitiesSchema: GenMessage<ModelCapabilities>;
 
 /**
- * Price per million tokens in micro-units of the currency (1 USD = 1_000_000), never floats.
+ * Price per million tokens in micro-units of the currency (1 USD = 1_000_000), never floats:
+ * uint32 holds up to 4,294 USD per million tokens.
  *
  * @generated from message strata.inference.v1.ModelPrice
  */
 export declare type ModelPrice = Message<"strata.inference.v1.ModelPrice"> & {
   /**
-   * @generated from field: uint64 input_per_million_micros = 1 [jstype = JS_NUMBER];
+   * @generated from field: uint32 input_per_million_micros = 1;
    */
-  inputPerMillionMicros: bigint;
+  inputPerMillionMicros: number;
 
   /**
-   * @generated from field: uint64 output_per_million_micros = 2 [jstype = JS_NUMBER];
+   * @generated from field: uint32 output_per_million_micros = 2;
    */
-  outputPerMillionMicros: bigint;
+  outputPerMillionMicros: number;
 
   /**
-   * @generated from field: uint64 cache_read_per_million_micros = 3 [jstype = JS_NUMBER];
+   * @generated from field: uint32 cache_read_per_million_micros = 3;
    */
-  cacheReadPerMillionMicros: bigint;
+  cacheReadPerMillionMicros: number;
 };
 
 /**

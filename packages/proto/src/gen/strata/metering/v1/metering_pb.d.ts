@@ -188,9 +188,9 @@ export declare type UsageRecord = Message<"strata.metering.v1.UsageRecord"> & {
   /**
    * Unix milliseconds when the request arrived.
    *
-   * @generated from field: int64 started_at_ms = 12 [jstype = JS_NUMBER];
+   * @generated from field: double started_at_ms = 12;
    */
-  startedAtMs: bigint;
+  startedAtMs: number;
 
   /**
    * @generated from field: bool stream = 13;

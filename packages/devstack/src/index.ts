@@ -1,0 +1,1 @@
+export { type LocalDynamo, startDynalite } from "./dynalite.ts";

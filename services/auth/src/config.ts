@@ -1,0 +1,43 @@
+import { commonEnv, type Env, flag, parseEnv, port, positiveInt } from "@strata/platform";
+import { z } from "zod";
+
+const schema = z.object({
+  ...commonEnv,
+  /** Data plane (VerifyKey) gRPC port. */
+  STRATA_PORT: port(50051),
+  /** Admin plane gRPC port: never exposed through the gateway. */
+  STRATA_ADMIN_PORT: port(50052),
+  STRATA_DYNAMODB_REGION: z.string().min(1).default("us-east-1"),
+  /** A local DynamoDB endpoint (dynalite); unset in AWS. */
+  STRATA_DYNAMODB_ENDPOINT: z.url().optional(),
+  STRATA_TABLE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/)
+    .default("strata-"),
+  /** Create missing tables at start (local stack); in AWS the IaC template owns them. */
+  STRATA_CREATE_TABLES: flag(false),
+  /** Comma-separated hex SHA-256 hashes of the admin tokens accepted on the admin port. */
+  STRATA_ADMIN_TOKEN_SHA256: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[0-9a-f]{64}$/, "must be hex SHA-256 hashes"))),
+  /** Optional server-side pepper for key hashes (from a Secret). Changing it invalidates keys. */
+  STRATA_KEY_PEPPER: z.string().min(16).optional(),
+  /** Maximum and default lifetime of a key. */
+  STRATA_KEY_MAX_AGE_DAYS: positiveInt(90),
+  /** How long gateways may cache a successful verification. */
+  STRATA_VERIFY_CACHE_TTL_MS: positiveInt(10_000),
+});
+
+/** The auth service's configuration, parsed once from the environment. */
+export type AuthConfig = Readonly<z.infer<typeof schema>>;
+
+export function loadAuthConfig(env: Env): AuthConfig {
+  return parseEnv(schema, env);
+}
