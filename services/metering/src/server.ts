@@ -1,0 +1,69 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { invalidRequest } from "@strata/errors";
+import { createHealthService, createRpcServer, type Logger } from "@strata/platform";
+import { MeteringService } from "@strata/proto";
+import { Counter, type Registry } from "prom-client";
+import type { UsageLedger } from "./ledger.ts";
+
+/** What the metering server needs; main.ts builds it from the configuration. */
+export interface MeteringServerDeps {
+  ledger: UsageLedger;
+  logger: Logger;
+  registry: Registry;
+  host: string;
+  port: number;
+}
+
+export interface MeteringServer {
+  readonly port: number;
+  setServing(serving: boolean): void;
+  isServing(): boolean;
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * Metering, first slice: Admit admits every request (limits and budgets come later, behind the
+ * same RPC) and Settle records one usage entry per request in the ledger.
+ */
+export async function createMeteringServer(deps: MeteringServerDeps): Promise<MeteringServer> {
+  const tokens = new Counter({
+    name: "strata_metering_tokens_total",
+    help: "Tokens settled, by tenant, model and type (input, output, cache_read, cache_write).",
+    labelNames: ["tenant", "model", "type"],
+    registers: [deps.registry],
+  });
+  const health = createHealthService([MeteringService.typeName]);
+  const server = await createRpcServer({
+    host: deps.host,
+    port: deps.port,
+    logger: deps.logger,
+    routes(router: ConnectRouter) {
+      health.register(router);
+      router.service(MeteringService, {
+        admit(req) {
+          if (!req.requestId) throw invalidRequest("request_id", "request_id is required.");
+          return { reservationId: req.requestId };
+        },
+        settle(req) {
+          const usage = req.usage;
+          if (!usage?.requestId || !usage.principal?.tenantId) {
+            throw invalidRequest("usage", "A usage record needs a request id and a tenant.");
+          }
+          deps.ledger.record(usage);
+          const labels = { tenant: usage.principal.tenantId, model: usage.model };
+          tokens.inc({ ...labels, type: "input" }, usage.inputTokens);
+          tokens.inc({ ...labels, type: "output" }, usage.outputTokens);
+          tokens.inc({ ...labels, type: "cache_read" }, usage.cacheReadInputTokens);
+          tokens.inc({ ...labels, type: "cache_write" }, usage.cacheWriteInputTokens);
+          return {};
+        },
+      });
+    },
+  });
+  return {
+    port: server.port,
+    setServing: (serving) => health.setServing(serving),
+    isServing: () => health.isServing(),
+    close: (graceMs) => server.close(graceMs),
+  };
+}
