@@ -1,0 +1,39 @@
+import { commonEnv, type Env, parseEnv, port, positiveInt, serviceUrl } from "@strata/platform";
+import { z } from "zod";
+
+const schema = z.object({
+  ...commonEnv,
+  /** The public OpenAI-compatible HTTP port. */
+  STRATA_PORT: port(8080),
+  STRATA_AUTH_URL: serviceUrl.default("http://127.0.0.1:50051"),
+  STRATA_INFERENCE_URL: serviceUrl.default("http://127.0.0.1:50053"),
+  STRATA_METERING_URL: serviceUrl.default("http://127.0.0.1:50054"),
+  /** Largest accepted request body; larger bodies get a 413. Images arrive inline, hence 20 MiB. */
+  STRATA_MAX_BODY_BYTES: positiveInt(20 * 1024 * 1024),
+  /** SSE comment sent after this much silence on a stream, so proxies keep the connection. */
+  STRATA_SSE_KEEPALIVE_MS: positiveInt(15_000),
+  /** Deadline of a whole chat or embeddings call through inference. */
+  STRATA_UPSTREAM_TIMEOUT_MS: positiveInt(600_000),
+  /** Deadline of each auth and metering call on the request path. */
+  STRATA_CONTROL_TIMEOUT_MS: positiveInt(2_000),
+  /** Upper bound on how long a key verification is cached (auth may ask for less). */
+  STRATA_AUTH_CACHE_MAX_TTL_MS: positiveInt(10_000),
+  /** How long a refused key is remembered, sparing auth from repeated bad keys. */
+  STRATA_AUTH_NEGATIVE_TTL_MS: positiveInt(2_000),
+  /** How often the model catalog is refreshed from inference. */
+  STRATA_CATALOG_REFRESH_MS: positiveInt(30_000),
+  /**
+   * Remote image URLs in chat messages: `fetch` downloads them safely (https only, public
+   * addresses only, size and time limits); `reject` answers 400 and accepts data URLs only.
+   */
+  STRATA_REMOTE_IMAGES: z.enum(["fetch", "reject"]).default("fetch"),
+  STRATA_REMOTE_IMAGE_MAX_BYTES: positiveInt(10 * 1024 * 1024),
+  STRATA_REMOTE_IMAGE_TIMEOUT_MS: positiveInt(5_000),
+});
+
+/** The gateway's configuration, parsed once from the environment. */
+export type GatewayConfig = Readonly<z.infer<typeof schema>>;
+
+export function loadGatewayConfig(env: Env): GatewayConfig {
+  return parseEnv(schema, env);
+}

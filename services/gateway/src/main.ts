@@ -1,0 +1,92 @@
+import {
+  createLogger,
+  createMetricsRegistry,
+  createRpcClient,
+  createRpcTransport,
+  notifyReady,
+  onShutdown,
+  startOpsServer,
+} from "@strata/platform";
+import { AuthService, InferenceService, MeteringService } from "@strata/proto";
+import { createAuthenticator } from "./authenticator.ts";
+import { createCatalogCache } from "./catalog.ts";
+import { loadGatewayConfig } from "./config.ts";
+import { createImageFetcher } from "./image-fetcher.ts";
+import { createGatewayServer } from "./server.ts";
+import { createUsageReporter } from "./usage-reporter.ts";
+
+const config = loadGatewayConfig(process.env);
+const logger = createLogger({ service: "gateway", level: config.STRATA_LOG_LEVEL });
+const registry = createMetricsRegistry("gateway");
+const auth = createRpcClient(AuthService, createRpcTransport({ baseUrl: config.STRATA_AUTH_URL }));
+const inference = createRpcClient(
+  InferenceService,
+  createRpcTransport({ baseUrl: config.STRATA_INFERENCE_URL }),
+);
+const metering = createRpcClient(
+  MeteringService,
+  createRpcTransport({ baseUrl: config.STRATA_METERING_URL }),
+);
+const usage = createUsageReporter({
+  metering,
+  logger,
+  registry,
+  timeoutMs: config.STRATA_CONTROL_TIMEOUT_MS,
+});
+
+const server = await createGatewayServer({
+  authenticate: createAuthenticator({
+    auth,
+    timeoutMs: config.STRATA_CONTROL_TIMEOUT_MS,
+    maxTtlMs: config.STRATA_AUTH_CACHE_MAX_TTL_MS,
+    negativeTtlMs: config.STRATA_AUTH_NEGATIVE_TTL_MS,
+  }),
+  inference,
+  metering,
+  catalog: createCatalogCache({
+    inference,
+    refreshMs: config.STRATA_CATALOG_REFRESH_MS,
+    timeoutMs: config.STRATA_CONTROL_TIMEOUT_MS,
+    logger,
+  }),
+  usage,
+  imageFetcher:
+    config.STRATA_REMOTE_IMAGES === "fetch"
+      ? createImageFetcher({
+          maxBytes: config.STRATA_REMOTE_IMAGE_MAX_BYTES,
+          timeoutMs: config.STRATA_REMOTE_IMAGE_TIMEOUT_MS,
+        })
+      : undefined,
+  maxBodyBytes: config.STRATA_MAX_BODY_BYTES,
+  keepaliveMs: config.STRATA_SSE_KEEPALIVE_MS,
+  upstreamTimeoutMs: config.STRATA_UPSTREAM_TIMEOUT_MS,
+  controlTimeoutMs: config.STRATA_CONTROL_TIMEOUT_MS,
+  logger,
+  registry,
+  host: config.STRATA_HOST,
+  port: config.STRATA_PORT,
+});
+const ops = await startOpsServer({
+  host: config.STRATA_HOST,
+  port: config.STRATA_METRICS_PORT,
+  registry,
+  isReady: server.isReady,
+});
+server.setReady(true);
+
+onShutdown({
+  logger,
+  graceMs: config.STRATA_SHUTDOWN_GRACE_MS,
+  steps: [
+    { name: "readiness", run: () => server.setReady(false) },
+    {
+      name: "drain",
+      run: () => new Promise((r) => setTimeout(r, config.STRATA_SHUTDOWN_DRAIN_MS)),
+    },
+    { name: "server", run: () => server.close(config.STRATA_SHUTDOWN_GRACE_MS) },
+    { name: "usage", run: () => usage.drain(5_000) },
+    { name: "ops", run: () => ops.close() },
+  ],
+});
+logger.info({ port: server.port, metricsPort: ops.port }, "gateway ready");
+notifyReady({ service: "gateway", ports: { http: server.port, metrics: ops.port } });

@@ -1,0 +1,45 @@
+import { Counter, Histogram, type Registry } from "prom-client";
+
+/** The gateway's request metrics. Labels are bounded: tenant, model, endpoint, status code. */
+export interface GatewayMetrics {
+  requests: Counter<"tenant" | "model" | "endpoint" | "code">;
+  duration: Histogram<"tenant" | "model" | "endpoint">;
+  timeToFirstToken: Histogram<"tenant" | "model">;
+  tokens: Counter<"tenant" | "model" | "type">;
+}
+
+/**
+ * Names follow OpenTelemetry's GenAI semantic conventions where one exists
+ * (gen_ai.server.request.duration, gen_ai.server.time_to_first_token, gen_ai.client.token.usage),
+ * with Strata's prefix and Prometheus units.
+ */
+export function createGatewayMetrics(registry: Registry): GatewayMetrics {
+  return {
+    requests: new Counter({
+      name: "strata_gateway_requests_total",
+      help: "Requests by tenant, model, endpoint and HTTP status code.",
+      labelNames: ["tenant", "model", "endpoint", "code"],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: "strata_gateway_request_duration_seconds",
+      help: "Time from request to the end of the response (gen_ai.server.request.duration).",
+      labelNames: ["tenant", "model", "endpoint"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers: [registry],
+    }),
+    timeToFirstToken: new Histogram({
+      name: "strata_gateway_time_to_first_token_seconds",
+      help: "Time from request to the first content chunk of a stream (gen_ai.server.time_to_first_token).",
+      labelNames: ["tenant", "model"],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    tokens: new Counter({
+      name: "strata_gateway_tokens_total",
+      help: "Tokens by tenant, model and type (input, output, cached) (gen_ai.client.token.usage).",
+      labelNames: ["tenant", "model", "type"],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,184 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { asStrataError, StrataError } from "@strata/errors";
+import { type Logger, newRequestId } from "@strata/platform";
+import type { Registry } from "prom-client";
+import type { createAuthenticator } from "./authenticator.ts";
+import { handleChatCompletion } from "./chat.ts";
+import type { Endpoint, GatewayDeps, RequestContext } from "./context.ts";
+import { handleEmbeddings } from "./embeddings.ts";
+import { readJsonBody, sendError, sourceAddress } from "./http.ts";
+import { createGatewayMetrics } from "./metrics.ts";
+import { handleListModels, handleRetrieveModel } from "./models.ts";
+import { endpointAllowed } from "./policy.ts";
+
+/** What the gateway needs; main.ts builds it from the configuration. */
+export interface GatewayServerDeps extends Omit<GatewayDeps, "metrics"> {
+  authenticate: ReturnType<typeof createAuthenticator>;
+  logger: Logger;
+  registry: Registry;
+  host: string;
+  port: number;
+}
+
+/** The running gateway. */
+export interface GatewayServer {
+  readonly port: number;
+  setReady(ready: boolean): void;
+  isReady(): boolean;
+  /** Stops accepting; in-flight requests (streams included) may finish until graceMs. */
+  close(graceMs: number): Promise<void>;
+}
+
+type Route =
+  | {
+      endpoint: Endpoint;
+      method: "POST";
+      handle: (deps: GatewayDeps, ctx: RequestContext, body: unknown) => Promise<void>;
+    }
+  | {
+      endpoint: Endpoint;
+      method: "GET";
+      handle: (deps: GatewayDeps, ctx: RequestContext) => Promise<void>;
+    };
+
+/** Matches a path to a route; undefined when no route has that path. */
+function route(path: string): Route | undefined {
+  switch (path) {
+    case "/v1/chat/completions":
+      return { endpoint: "chat.completions", method: "POST", handle: handleChatCompletion };
+    case "/v1/embeddings":
+      return { endpoint: "embeddings", method: "POST", handle: handleEmbeddings };
+    case "/v1/models":
+      return { endpoint: "models", method: "GET", handle: handleListModels };
+    default:
+      if (path.startsWith("/v1/models/") && path.length > "/v1/models/".length) {
+        const id = path.slice("/v1/models/".length);
+        return {
+          endpoint: "models",
+          method: "GET",
+          handle: (deps, ctx) => handleRetrieveModel(deps, ctx, id),
+        };
+      }
+      return undefined;
+  }
+}
+
+/**
+ * The public OpenAI-compatible HTTP server. Every response carries `x-request-id`; every error is
+ * OpenAI's envelope with the right status; the order of checks follows OpenAI's (route, key, body,
+ * model), so clients see the same error classes they would from OpenAI.
+ */
+export async function createGatewayServer(deps: GatewayServerDeps): Promise<GatewayServer> {
+  const metrics = createGatewayMetrics(deps.registry);
+  const shared: GatewayDeps = { ...deps, metrics };
+  let ready = false;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const requestId = newRequestId();
+    const startedAt = performance.now();
+    const startedAtMs = Date.now();
+    res.setHeader("x-request-id", requestId);
+    const abort = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished)
+        abort.abort(new StrataError("cancelled", "The client closed the connection."));
+    });
+    const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
+    const matched = route(path);
+    let log = deps.logger.child({ requestId });
+    let ctx: RequestContext | undefined;
+    try {
+      if (!matched) {
+        req.resume();
+        throw new StrataError(
+          "not_found",
+          `Unknown request URL: ${req.method} ${path.slice(0, 200)}.`,
+          { code: "unknown_url" },
+        );
+      }
+      if (req.method !== matched.method) {
+        req.resume();
+        res.setHeader("allow", matched.method);
+        throw new StrataError(
+          "not_found",
+          `Unknown request URL: ${req.method} ${path.slice(0, 200)}. Use ${matched.method}.`,
+          {
+            code: "unknown_url",
+          },
+        );
+      }
+      const caller = await deps.authenticate(req.headers.authorization, sourceAddress(req));
+      log = log.child({ tenantId: caller.principal.tenantId, keyId: caller.principal.keyId });
+      ctx = { requestId, startedAt, startedAtMs, req, res, log, signal: abort.signal, caller };
+      if (!endpointAllowed(caller.policy, matched.endpoint)) {
+        throw new StrataError(
+          "permission_denied",
+          `Your API key is not allowed to use ${matched.endpoint}.`,
+          {
+            code: "endpoint_not_allowed",
+          },
+        );
+      }
+      if (matched.method === "POST") {
+        const body = await readJsonBody(req, deps.maxBodyBytes);
+        await matched.handle(shared, ctx, body);
+      } else {
+        req.resume();
+        await matched.handle(shared, ctx);
+      }
+    } catch (error) {
+      const strata = asStrataError(error);
+      if (strata.reason === "internal")
+        log.error({ err: strata.cause ?? strata }, "request failed");
+      if (!abort.signal.aborted) sendError(res, strata);
+    } finally {
+      const durationMs = performance.now() - startedAt;
+      const code = abort.signal.aborted && !res.writableFinished ? 499 : res.statusCode;
+      const tenant = ctx?.caller.principal.tenantId ?? "";
+      const model = ctx?.model ?? "";
+      const endpoint = matched?.endpoint ?? "unknown";
+      metrics.requests.inc({ tenant, model, endpoint, code: String(code) });
+      metrics.duration.observe({ tenant, model, endpoint }, durationMs / 1000);
+      log.info(
+        {
+          method: req.method,
+          path: matched ? path : "(unmatched)",
+          status: code,
+          model,
+          durationMs: Math.round(durationMs),
+        },
+        "request",
+      );
+    }
+  };
+
+  const server: Server = createServer(
+    { keepAliveTimeout: 65_000, requestTimeout: 0 },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(deps.port, deps.host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    setReady: (value) => {
+      ready = value;
+    },
+    isReady: () => ready,
+    close: (graceMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          deps.catalog.close();
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
