@@ -44,6 +44,9 @@ export function onShutdown({ logger, graceMs, steps }: ShutdownOptions): void {
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+  // Started by a parent over IPC (the dev stack, tests): stop with it, never outlive it.
+  if (typeof process.send === "function")
+    process.once("disconnect", () => void stop("parent exited"));
 }
 
 /** What a service reports when it is ready: the ports it actually bound (0 means ephemeral). */

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// The `strata` admin CLI (see src/main.ts).
+import "../src/main.ts";
