@@ -2,8 +2,12 @@ import { defineConfig } from "vitest/config";
 
 // Two tiers run by `npm test`: unit tests beside the code, and integration tests that start the
 // whole stack (services, emulator, dynalite) on ephemeral ports. System tests get their own tier.
+// .ci/run asks for a JSON report of every test (STRATA_TEST_REPORT) to total its tiers.
+const report = process.env.STRATA_TEST_REPORT;
+
 export default defineConfig({
   test: {
+    reporters: report ? ["default", ["json", { outputFile: report }]] : ["default"],
     projects: [
       {
         test: {

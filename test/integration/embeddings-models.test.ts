@@ -1,0 +1,91 @@
+import { inject } from "vitest";
+import { describe, expect, it } from "vitest";
+import { openai } from "./support.ts";
+
+describe("embeddings through the real openai SDK", () => {
+  it("returns base64 vectors by default (the SDK's choice), decoded by the SDK to floats", async () => {
+    const res = await openai().embeddings.create({ model: "titan-embed-text-v2", input: "hello world" });
+    expect(res.object).toBe("list");
+    expect(res.data).toHaveLength(1);
+    expect(res.data[0]?.embedding).toHaveLength(1024);
+    expect(res.usage.prompt_tokens).toBeGreaterThan(0);
+    expect(res.usage.total_tokens).toBe(res.usage.prompt_tokens);
+  });
+
+  it("returns float vectors, identical to the base64 ones, with dimensions", async () => {
+    const input = ["first text", "second text", "third text"];
+    const floats = await openai().embeddings.create({ model: "titan-embed-text-v2", input, dimensions: 256, encoding_format: "float" });
+    const b64 = await openai().embeddings.create({ model: "titan-embed-text-v2", input, dimensions: 256 });
+    expect(floats.data.map((d) => d.index)).toEqual([0, 1, 2]);
+    expect(floats.data[0]?.embedding).toHaveLength(256);
+    for (const [i, d] of floats.data.entries()) {
+      const other = b64.data[i]?.embedding ?? [];
+      d.embedding.forEach((v, j) => expect(other[j]).toBeCloseTo(v, 5));
+    }
+    expect(floats.data[0]?.embedding).not.toEqual(floats.data[1]?.embedding);
+  });
+
+  it("batches a large array for Cohere and keeps the input order", async () => {
+    const input = Array.from({ length: 130 }, (_, i) => `text number ${i}`);
+    const res = await openai().embeddings.create({ model: "cohere-embed-english-v3", input, encoding_format: "float" });
+    expect(res.data.map((d) => d.index)).toEqual(input.map((_, i) => i));
+    const single = await openai().embeddings.create({ model: "cohere-embed-english-v3", input: input[129] ?? "", encoding_format: "float" });
+    expect(res.data[129]?.embedding[0]).toBeCloseTo(single.data[0]?.embedding[0] ?? Number.NaN, 5);
+  });
+
+  it.each([
+    [{ dimensions: 300 }, "dimensions"],
+    [{ input: [] }, "input"],
+    [{ input: [1, 2, 3] }, "input"],
+    [{ encoding_format: "int8" }, "encoding_format"],
+  ])("rejects %j naming %s", async (patch, param) => {
+    const error = await openai()
+      .embeddings.create({ model: "titan-embed-text-v2", input: "x", ...(patch as object) } as never)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, param });
+  });
+
+  it("refuses a chat model on /v1/embeddings", async () => {
+    const error = await openai()
+      .embeddings.create({ model: "claude-3-haiku", input: "x" })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 400, param: "model" });
+  });
+});
+
+describe("models", () => {
+  it("lists the catalog in OpenAI's shape", async () => {
+    const ids: string[] = [];
+    for await (const model of openai().models.list()) {
+      expect(model.object).toBe("model");
+      expect(typeof model.created).toBe("number");
+      ids.push(model.id);
+    }
+    expect(ids).toContain("anthropic.claude-3-haiku-20240307-v1:0");
+    expect(ids).toContain("amazon.titan-embed-text-v2:0");
+  });
+
+  it("retrieves a model whose id contains ':' and by alias", async () => {
+    expect((await openai().models.retrieve("anthropic.claude-3-haiku-20240307-v1:0")).id).toBe(
+      "anthropic.claude-3-haiku-20240307-v1:0",
+    );
+    expect((await openai().models.retrieve("claude-3-haiku")).id).toBe("claude-3-haiku");
+  });
+
+  it("decodes an encoded '/' in a model id (ARNs)", async () => {
+    const res = await fetch(`${inject("gatewayUrl")}/v1/models/${encodeURIComponent("arn:aws:bedrock:us-east-1:123456789012:inference-profile/x")}`, {
+      headers: { authorization: `Bearer ${inject("apiKey")}` },
+    });
+    expect(res.status).toBe(404);
+    const body = (await res.json()) as { error: { message: string; code: string } };
+    expect(body.error.code).toBe("model_not_found");
+    expect(body.error.message).toContain("inference-profile/x");
+  });
+
+  it("answers 404 model_not_found for an unknown model", async () => {
+    const error = await openai()
+      .models.retrieve("gpt-17")
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 404, code: "model_not_found" });
+  });
+});

@@ -1,0 +1,181 @@
+import OpenAI from "openai";
+import { describe, expect, inject, it } from "vitest";
+import { admin, emulatorRequests, eventually, marker, newTenantKey, openai } from "./support.ts";
+
+const model = "claude-3-haiku";
+const ask = (client: OpenAI, content: string) =>
+  client.chat.completions.create({ model, messages: [{ role: "user", content }] }).catch((e: unknown) => e);
+
+describe("errors in OpenAI's envelope", () => {
+  it.each([
+    ["no key", undefined, "missing_api_key"],
+    ["a malformed key", "sk-not-a-strata-key", "invalid_api_key"],
+    [
+      "a well-formed unknown key",
+      "sk-strata-AAAAAAAAAAAA_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+      "invalid_api_key",
+    ],
+  ])("answers 401 for %s, without echoing it", async (_, key, code) => {
+    const res = await fetch(`${inject("gatewayUrl")}/v1/chat/completions`, {
+      method: "POST",
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), "content-type": "application/json" },
+      body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("x-request-id")).toMatch(/^req_/);
+    const body = (await res.json()) as { error: Record<string, unknown> };
+    expect(body.error).toMatchObject({ type: "invalid_request_error", code, param: null });
+    if (key) expect(JSON.stringify(body)).not.toContain(key.slice(12));
+  });
+
+  it("answers 401 through the SDK as AuthenticationError", async () => {
+    expect(await ask(openai("sk-strata-wrong"), "hi")).toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it("refuses a revoked key immediately with revoked_api_key", async () => {
+    const { apiKey, keyId } = await newTenantKey();
+    expect(await ask(openai(apiKey), "hi")).not.toBeInstanceOf(Error);
+    await admin().revokeKey({ keyId });
+    // The gateway caches verifications briefly (10 s at most here); revocation push comes later.
+    const error = await eventually(async () => {
+      const e = await ask(openai(apiKey), "hi");
+      return e instanceof OpenAI.AuthenticationError ? e : undefined;
+    }, 15_000);
+    expect(error.code).toBe("revoked_api_key");
+  });
+
+  it("answers 403 model_not_allowed for a model outside the key's policy", async () => {
+    const { apiKey } = await newTenantKey({ key: ["amazon.*"] });
+    const error = await ask(openai(apiKey), "hi");
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(error).toMatchObject({ status: 403, code: "model_not_allowed", param: "model" });
+    const nova = await openai(apiKey).chat.completions.create({ model: "nova-micro", messages: [{ role: "user", content: "hi" }] });
+    expect(nova.choices[0]?.finish_reason).toBe("stop");
+  });
+
+  it("hides models outside the policy from /v1/models", async () => {
+    const { apiKey } = await newTenantKey({ tenant: ["amazon.*"] });
+    const ids = (await openai(apiKey).models.list()).data.map((m) => m.id);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.every((id) => id.startsWith("amazon."))).toBe(true);
+  });
+
+  it("answers 403 for an endpoint outside the key's policy", async () => {
+    const { apiKey } = await newTenantKey({ endpoints: ["embeddings"] });
+    expect(await ask(openai(apiKey), "hi")).toMatchObject({ status: 403, code: "endpoint_not_allowed" });
+  });
+
+  it("answers 404 model_not_found for an unknown model", async () => {
+    const error = await openai()
+      .chat.completions.create({ model: "gpt-17", messages: [{ role: "user", content: "hi" }] })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(error).toMatchObject({ code: "model_not_found", param: "model" });
+  });
+
+  it.each([
+    ["[[emulator:throttle]]", 429, OpenAI.RateLimitError, "rate_limit_exceeded"],
+    ["[[emulator:not-ready]]", 429, OpenAI.RateLimitError, "rate_limit_exceeded"],
+    ["[[emulator:status=503]]", 503, OpenAI.InternalServerError, "service_unavailable"],
+    ["[[emulator:status=500]]", 500, OpenAI.InternalServerError, "internal_error"],
+    ["[[emulator:status=408]]", 504, OpenAI.InternalServerError, "timeout"],
+    ["[[emulator:status=403]]", 403, OpenAI.PermissionDeniedError, "model_access_denied"],
+  ])("maps upstream %s to HTTP %i", async (directive, status, errorClass, code) => {
+    const error = await ask(openai(), `${directive} hi`);
+    expect(error).toBeInstanceOf(errorClass);
+    expect(error).toMatchObject({ status, code });
+    if (status === 429 || status === 503) {
+      expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get("retry-after")).toMatch(/^\d+$/);
+    }
+  });
+
+  it("answers 413 for a body over the limit", async () => {
+    const res = await fetch(`${inject("gatewayUrl")}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
+      body: JSON.stringify({ model, messages: [{ role: "user", content: "x".repeat(3 * 1024 * 1024) }] }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("request_too_large");
+  });
+
+  it("answers 400 for a body that is not JSON", async () => {
+    const res = await fetch(`${inject("gatewayUrl")}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
+  });
+
+  it.each([
+    ["GET", "/v1/nope"],
+    ["GET", "/v1/chat/completions"],
+    ["POST", "/v1/models"],
+  ])("answers 404 in OpenAI's envelope for %s %s", async (method, path) => {
+    const res = await fetch(`${inject("gatewayUrl")}${path}`, { method, headers: { authorization: `Bearer ${inject("apiKey")}` } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("x-request-id")).toMatch(/^req_/);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unknown_url");
+  });
+});
+
+describe("streaming failures", () => {
+  it("sends a mid-stream upstream failure as an error event the SDK throws, never a normal stop", async () => {
+    const stream = await openai().chat.completions.create({
+      model,
+      messages: [{ role: "user", content: "[[emulator:stream-error-after=3]] [[emulator:tokens=20]] go" }],
+      stream: true,
+    });
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const chunk of stream) {
+        seen.push(chunk.choices[0]?.delta.content ?? "");
+        expect(chunk.choices[0]?.finish_reason ?? null).toBeNull();
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as Error).message).toBeTruthy();
+    expect(seen.join("").trim().length).toBeGreaterThan(0);
+  });
+
+  it("keeps a silent stream alive with SSE comments", async () => {
+    const res = await fetch(`${inject("gatewayUrl")}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
+      body: JSON.stringify({ model, stream: true, messages: [{ role: "user", content: "[[emulator:delay-ms=700]] slow" }] }),
+    });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(text.startsWith(": keep-alive")).toBe(true);
+    expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+  });
+
+  it("cancels the Bedrock call when the client goes away", async () => {
+    const tag = marker();
+    const abort = new AbortController();
+    const stream = await openai().chat.completions.create(
+      {
+        model,
+        stream: true,
+        messages: [{ role: "user", content: `[[emulator:chunk-delay-ms=100]] [[emulator:tokens=100]] ${tag}` }],
+      },
+      { signal: abort.signal },
+    );
+    const abortedAt = await (async () => {
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta.content) {
+          abort.abort();
+          return Date.now();
+        }
+      }
+      return 0;
+    })().catch(() => Date.now());
+    const record = await eventually(async () =>
+      (await emulatorRequests()).find((r) => JSON.stringify(r.body ?? "").includes(tag) && r.outcome === "aborted"),
+    );
+    expect(record.operation).toBe("ConverseStream");
+    expect(abortedAt).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,41 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStack } from "@strata/devstack";
+import type { TestProject } from "vitest/node";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    gatewayUrl: string;
+    apiKey: string;
+    adminUrl: string;
+    adminToken: string;
+    emulatorUrl: string;
+    dynamoEndpoint: string;
+    logFile: string;
+  }
+}
+
+/**
+ * Starts one whole stack for the integration tier: dynalite in memory, the Bedrock emulator, and
+ * the four services as child processes on ephemeral loopback ports. Services log to a file
+ * (printed on failure) instead of the test output.
+ */
+export default async function setup(project: TestProject) {
+  const logFile = join(mkdtempSync(join(tmpdir(), "strata-it-")), "services.log");
+  const stack = await startStack({
+    logLevel: "info",
+    logFile,
+    serviceEnv: { gateway: { STRATA_SSE_KEEPALIVE_MS: "250", STRATA_MAX_BODY_BYTES: String(2 * 1024 * 1024) } },
+  });
+  if (!stack.apiKey || !stack.emulatorUrl) throw new Error("the test stack needs the emulator and a bootstrap key");
+  project.provide("gatewayUrl", stack.gatewayUrl);
+  project.provide("apiKey", stack.apiKey);
+  project.provide("adminUrl", stack.adminUrl);
+  project.provide("adminToken", stack.adminToken);
+  project.provide("emulatorUrl", stack.emulatorUrl);
+  project.provide("dynamoEndpoint", stack.dynamoEndpoint);
+  project.provide("logFile", logFile);
+  process.stdout.write(`integration stack up: gateway ${stack.gatewayUrl}, service logs in ${logFile}\n`);
+  return () => stack.stop();
+}
