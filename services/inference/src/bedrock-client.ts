@@ -1,0 +1,49 @@
+import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+
+/** Where the client's AWS credentials come from (decided by config.ts). */
+export type BedrockCredentialsSource = "default-chain" | "emulator";
+
+/** Options of createBedrockClient. */
+export interface BedrockClientOptions {
+  /** AWS Region of the Bedrock Runtime endpoint (and of the SigV4 scope). */
+  region: string;
+  /** Replaces the regional endpoint: the emulator or a VPC endpoint. Default: the regional one. */
+  endpoint?: string | undefined;
+  /**
+   * Attempts per call including the first; default 3. The SDK retries only errors received
+   * before the answer starts (a streamed answer is never replayed).
+   */
+  maxAttempts?: number | undefined;
+  /**
+   * `default-chain` (default): the SDK's default provider chain — environment, shared profile,
+   * web identity token (IRSA), container credentials (EKS Pod Identity, ECS), instance metadata.
+   * `emulator`: fixed dummy credentials, for an emulator endpoint that accepts any signature.
+   */
+  credentials?: BedrockCredentialsSource | undefined;
+}
+
+/** Access key id of the dummy credentials; recognisable in emulator logs. */
+export const emulatorAccessKeyId = "STRATAEMULATOR";
+
+/**
+ * A Bedrock Runtime client for the inference service. It keeps the SDK's default request handler:
+ * HTTP/2 (one isolated session per event stream), which real Bedrock and the emulator (h2c) both
+ * speak; HTTP/1.1 would need `@smithy/node-http-handler` and brings nothing here. Timeouts are not
+ * set on the handler: the service enforces its own (first byte, stream idle) through the abort
+ * signal it passes to every call, so they map to `upstream_timeout` the same way everywhere.
+ */
+export function createBedrockClient({
+  region,
+  endpoint,
+  maxAttempts = 3,
+  credentials = "default-chain",
+}: BedrockClientOptions): BedrockRuntimeClient {
+  return new BedrockRuntimeClient({
+    region,
+    maxAttempts,
+    ...(endpoint ? { endpoint } : {}),
+    ...(credentials === "emulator"
+      ? { credentials: { accessKeyId: emulatorAccessKeyId, secretAccessKey: "emulator" } }
+      : {}),
+  });
+}

@@ -1,0 +1,428 @@
+import { readFile } from "node:fs/promises";
+import { create } from "@bufbuild/protobuf";
+import { type Model, ModelKind, ModelSchema } from "@strata/proto";
+import { z } from "zod";
+
+/**
+ * The model catalog: which models Strata offers, under which names, served by which Bedrock model
+ * id, inference profile or ARN, with what capabilities and list prices. It is the only place that
+ * knows model facts; translators and the service read them from a {@link CatalogEntry}.
+ *
+ * The built-in catalog ({@link defaultCatalogEntries}) can be replaced whole by a JSON file of the
+ * same shape (`STRATA_CATALOG_FILE`): an array of entries, or `{ "models": [...] }`.
+ */
+
+const nonNegativeInt = z.number().int().min(0);
+const micros = z.number().int().min(0).max(4_294_967_295);
+const modelName = z.string().min(1).max(256);
+
+const capabilitiesSchema = z.strictObject({
+  /** ConverseStream works for the model (otherwise streams are served from one Converse call). */
+  streaming: z.boolean(),
+  /** The model accepts tool specs and tool blocks. */
+  tools: z.boolean(),
+  /** The model accepts image blocks. */
+  vision: z.boolean(),
+  /** The model accepts a system prompt (otherwise it is folded into the first user turn). */
+  systemPrompt: z.boolean(),
+  /** The model honours Converse `outputConfig.textFormat` (JSON schema structured output). */
+  structuredOutput: z.boolean(),
+});
+
+const embeddingSchema = z.strictObject({
+  /** The InvokeModel body format. */
+  family: z.enum(["titan-v2", "titan-v1", "cohere-v3"]),
+  /** Vector sizes the model accepts; the first is the default. */
+  dimensions: z.array(z.number().int().positive()).min(1),
+  /** Texts per InvokeModel call (1 for Titan, up to 96 for Cohere). */
+  maxBatch: z.number().int().positive(),
+});
+
+const priceSchema = z.strictObject({
+  /** Price per million input tokens in micro-units of the currency (1 USD = 1,000,000). */
+  inputPerMillionMicros: micros,
+  outputPerMillionMicros: micros,
+  /** Price per million input tokens read from the prompt cache (0: no caching). */
+  cacheReadPerMillionMicros: micros,
+});
+
+/** The schema of one catalog entry, for catalog files. */
+export const catalogEntrySchema = z.strictObject({
+  /** The id clients use; unique across ids and aliases. */
+  id: modelName,
+  /** Other names clients may use; unique across ids and aliases; case-sensitive. */
+  aliases: z.array(modelName).default([]),
+  kind: z.enum(["chat", "embedding"]),
+  /** Bedrock model id, inference profile id (`us.…`) or ARN passed as `modelId`. */
+  bedrockModelId: z.string().min(1).max(2048),
+  ownedBy: z.string().min(1),
+  /** Unix seconds (OpenAI's `created`). */
+  created: nonNegativeInt.max(2_147_483_647),
+  capabilities: capabilitiesSchema,
+  contextWindow: nonNegativeInt,
+  /** Largest `maxTokens` accepted; requests above it fail before Bedrock is called. */
+  maxOutputTokens: nonNegativeInt,
+  /** Required for embedding models, absent for chat models. */
+  embedding: embeddingSchema.optional(),
+  price: priceSchema,
+  /** Catalog ids to try when this model is unavailable. Reserved: validated, not used yet. */
+  fallbacks: z.array(modelName).default([]),
+});
+
+/** One model of the catalog. */
+export type CatalogEntry = z.infer<typeof catalogEntrySchema>;
+
+/** Embedding facts of an embedding model's entry. */
+export type EmbeddingSpec = z.infer<typeof embeddingSchema>;
+
+/** The catalog as the service uses it. */
+export interface Catalog {
+  /** The entry named by an exact id or alias (case-sensitive), or undefined. */
+  resolve(idOrAlias: string): CatalogEntry | undefined;
+  /** Every entry, in catalog order. */
+  list(): readonly CatalogEntry[];
+  /** The entry as the proto `Model` clients see in ListModels. */
+  toProto(entry: CatalogEntry): Model;
+}
+
+/** A catalog file: `{ "models": [...] }`, or the bare array (read as such). */
+const catalogFileSchema = z.preprocess(
+  (value) => (Array.isArray(value) ? { models: value } : value),
+  z.strictObject({ models: z.array(catalogEntrySchema) }),
+);
+
+/**
+ * Builds a catalog from entries after checking what a schema cannot: ids and aliases unique,
+ * embedding facts exactly on embedding models, fallbacks naming other entries of the same kind.
+ * Throws an Error listing every problem (a bad catalog must stop the service at start).
+ */
+export function createCatalog(entries: readonly CatalogEntry[]): Catalog {
+  const problems: string[] = [];
+  const byName = new Map<string, CatalogEntry>();
+  for (const entry of entries) {
+    for (const name of [entry.id, ...entry.aliases]) {
+      const other = byName.get(name);
+      if (other) problems.push(`"${name}" names both ${other.id} and ${entry.id}`);
+      else byName.set(name, entry);
+    }
+    if (entry.kind === "embedding" && !entry.embedding) {
+      problems.push(`${entry.id}: an embedding model needs "embedding"`);
+    }
+    if (entry.kind === "chat" && entry.embedding) {
+      problems.push(`${entry.id}: "embedding" is only for embedding models`);
+    }
+  }
+  const ids = new Map(entries.map((e) => [e.id, e]));
+  for (const entry of entries) {
+    for (const fallback of entry.fallbacks) {
+      const target = ids.get(fallback);
+      if (!target) problems.push(`${entry.id}: fallback ${fallback} is not a catalog id`);
+      else if (target.kind !== entry.kind) {
+        problems.push(`${entry.id}: fallback ${fallback} is a ${target.kind} model`);
+      }
+    }
+  }
+  if (entries.length === 0) problems.push("the catalog has no models");
+  if (problems.length > 0) throw new Error(`invalid model catalog:\n  ${problems.join("\n  ")}`);
+  const frozen = Object.freeze([...entries]);
+  return {
+    resolve: (idOrAlias) => byName.get(idOrAlias),
+    list: () => frozen,
+    toProto: catalogEntryToModel,
+  };
+}
+
+/** Parses and validates the JSON text of a catalog file (an array or `{ "models": [...] }`). */
+export function parseCatalog(json: string, source = "catalog"): Catalog {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch (error) {
+    throw new Error(`${source}: not JSON (${(error as Error).message})`);
+  }
+  const result = catalogFileSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (i) => `${i.path.join(".") || "(root)"}: ${i.message}`,
+    );
+    throw new Error(`${source}: invalid model catalog:\n  ${problems.join("\n  ")}`);
+  }
+  return createCatalog(result.data.models);
+}
+
+/** Reads the catalog file named by STRATA_CATALOG_FILE. */
+export async function loadCatalogFile(path: string): Promise<Catalog> {
+  return parseCatalog(await readFile(path, "utf8"), path);
+}
+
+/** A catalog entry as the proto `Model` (ListModels). */
+export function catalogEntryToModel(entry: CatalogEntry): Model {
+  return create(ModelSchema, {
+    id: entry.id,
+    aliases: entry.aliases,
+    kind: entry.kind === "chat" ? ModelKind.CHAT : ModelKind.EMBEDDING,
+    bedrockModelId: entry.bedrockModelId,
+    ownedBy: entry.ownedBy,
+    created: entry.created,
+    capabilities: entry.capabilities,
+    contextWindow: entry.contextWindow,
+    maxOutputTokens: entry.maxOutputTokens,
+    dimensions: entry.embedding?.dimensions ?? [],
+    price: entry.price,
+    fallbacks: entry.fallbacks,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The built-in catalog.
+
+/** Midnight UTC of a release date, in unix seconds. */
+const unix = (isoDate: string) => Date.parse(`${isoDate}T00:00:00Z`) / 1000;
+
+/** USD per million tokens → micro-USD per million tokens. */
+const usd = (perMillion: number) => Math.round(perMillion * 1_000_000);
+
+const chat = (caps: Partial<CatalogEntry["capabilities"]>): CatalogEntry["capabilities"] => ({
+  streaming: true,
+  tools: true,
+  vision: false,
+  systemPrompt: true,
+  structuredOutput: false,
+  ...caps,
+});
+
+const noChat: CatalogEntry["capabilities"] = {
+  streaming: false,
+  tools: false,
+  vision: false,
+  systemPrompt: false,
+  structuredOutput: false,
+};
+
+/**
+ * The built-in catalog. Ids are Bedrock model ids; aliases are the short names people type.
+ *
+ * Prices are AWS's public on-demand list prices in us-east-1 per million tokens, in micro-USD, as
+ * published when this was written. They are defaults for metering and budgets, not a quote:
+ * override them (and cache-write prices, discounts, other Regions) with STRATA_CATALOG_FILE.
+ * Cache-read prices follow the providers' published ratios (Anthropic 10% of input, Nova 25%).
+ *
+ * `claude-sonnet-4` is served through the `us.` cross-Region inference profile because the model
+ * has no on-demand throughput of its own; outside the US geography, replace the catalog.
+ * Context windows and output limits are the model cards' (Nova's output limit as first published).
+ */
+export const defaultCatalogEntries: readonly CatalogEntry[] = [
+  {
+    id: "anthropic.claude-3-haiku-20240307-v1:0",
+    aliases: ["claude-3-haiku"],
+    kind: "chat",
+    bedrockModelId: "anthropic.claude-3-haiku-20240307-v1:0",
+    ownedBy: "anthropic",
+    created: unix("2024-03-07"),
+    capabilities: chat({ vision: true }),
+    contextWindow: 200_000,
+    maxOutputTokens: 4096,
+    price: {
+      inputPerMillionMicros: usd(0.25),
+      outputPerMillionMicros: usd(1.25),
+      cacheReadPerMillionMicros: usd(0.025),
+    },
+    fallbacks: [],
+  },
+  {
+    id: "anthropic.claude-3-5-sonnet-20240620-v1:0",
+    aliases: ["claude-3-5-sonnet"],
+    kind: "chat",
+    bedrockModelId: "anthropic.claude-3-5-sonnet-20240620-v1:0",
+    ownedBy: "anthropic",
+    created: unix("2024-06-20"),
+    capabilities: chat({ vision: true }),
+    contextWindow: 200_000,
+    maxOutputTokens: 4096,
+    price: {
+      inputPerMillionMicros: usd(3),
+      outputPerMillionMicros: usd(15),
+      cacheReadPerMillionMicros: usd(0.3),
+    },
+    fallbacks: [],
+  },
+  {
+    id: "anthropic.claude-sonnet-4-20250514-v1:0",
+    aliases: ["claude-sonnet-4"],
+    kind: "chat",
+    bedrockModelId: "us.anthropic.claude-sonnet-4-20250514-v1:0",
+    ownedBy: "anthropic",
+    created: unix("2025-05-14"),
+    capabilities: chat({ vision: true, structuredOutput: true }),
+    contextWindow: 200_000,
+    maxOutputTokens: 64_000,
+    price: {
+      inputPerMillionMicros: usd(3),
+      outputPerMillionMicros: usd(15),
+      cacheReadPerMillionMicros: usd(0.3),
+    },
+    fallbacks: [],
+  },
+  {
+    id: "amazon.nova-micro-v1:0",
+    aliases: ["nova-micro"],
+    kind: "chat",
+    bedrockModelId: "amazon.nova-micro-v1:0",
+    ownedBy: "amazon",
+    created: unix("2024-12-03"),
+    capabilities: chat({}),
+    contextWindow: 128_000,
+    maxOutputTokens: 5000,
+    price: {
+      inputPerMillionMicros: usd(0.035),
+      outputPerMillionMicros: usd(0.14),
+      cacheReadPerMillionMicros: usd(0.00875),
+    },
+    fallbacks: [],
+  },
+  {
+    id: "amazon.nova-lite-v1:0",
+    aliases: ["nova-lite"],
+    kind: "chat",
+    bedrockModelId: "amazon.nova-lite-v1:0",
+    ownedBy: "amazon",
+    created: unix("2024-12-03"),
+    capabilities: chat({ vision: true }),
+    contextWindow: 300_000,
+    maxOutputTokens: 5000,
+    price: {
+      inputPerMillionMicros: usd(0.06),
+      outputPerMillionMicros: usd(0.24),
+      cacheReadPerMillionMicros: usd(0.015),
+    },
+    fallbacks: [],
+  },
+  {
+    id: "amazon.nova-pro-v1:0",
+    aliases: ["nova-pro"],
+    kind: "chat",
+    bedrockModelId: "amazon.nova-pro-v1:0",
+    ownedBy: "amazon",
+    created: unix("2024-12-03"),
+    capabilities: chat({ vision: true }),
+    contextWindow: 300_000,
+    maxOutputTokens: 5000,
+    price: {
+      inputPerMillionMicros: usd(0.8),
+      outputPerMillionMicros: usd(3.2),
+      cacheReadPerMillionMicros: usd(0.2),
+    },
+    fallbacks: [],
+  },
+  {
+    id: "meta.llama3-8b-instruct-v1:0",
+    aliases: ["llama3-8b"],
+    kind: "chat",
+    bedrockModelId: "meta.llama3-8b-instruct-v1:0",
+    ownedBy: "meta",
+    created: unix("2024-04-18"),
+    capabilities: chat({ tools: false }),
+    contextWindow: 8192,
+    maxOutputTokens: 2048,
+    price: {
+      inputPerMillionMicros: usd(0.3),
+      outputPerMillionMicros: usd(0.6),
+      cacheReadPerMillionMicros: 0,
+    },
+    fallbacks: [],
+  },
+  {
+    id: "mistral.mistral-7b-instruct-v0:2",
+    aliases: ["mistral-7b"],
+    kind: "chat",
+    bedrockModelId: "mistral.mistral-7b-instruct-v0:2",
+    ownedBy: "mistral",
+    created: unix("2024-03-01"),
+    capabilities: chat({ tools: false, systemPrompt: false }),
+    contextWindow: 32_000,
+    maxOutputTokens: 8192,
+    price: {
+      inputPerMillionMicros: usd(0.15),
+      outputPerMillionMicros: usd(0.2),
+      cacheReadPerMillionMicros: 0,
+    },
+    fallbacks: [],
+  },
+  {
+    id: "amazon.titan-embed-text-v2:0",
+    aliases: ["titan-embed-text-v2"],
+    kind: "embedding",
+    bedrockModelId: "amazon.titan-embed-text-v2:0",
+    ownedBy: "amazon",
+    created: unix("2024-04-30"),
+    capabilities: noChat,
+    contextWindow: 8192,
+    maxOutputTokens: 0,
+    embedding: { family: "titan-v2", dimensions: [1024, 512, 256], maxBatch: 1 },
+    price: {
+      inputPerMillionMicros: usd(0.02),
+      outputPerMillionMicros: 0,
+      cacheReadPerMillionMicros: 0,
+    },
+    fallbacks: [],
+  },
+  {
+    id: "amazon.titan-embed-text-v1",
+    aliases: ["titan-embed-text-v1"],
+    kind: "embedding",
+    bedrockModelId: "amazon.titan-embed-text-v1",
+    ownedBy: "amazon",
+    created: unix("2023-09-28"),
+    capabilities: noChat,
+    contextWindow: 8192,
+    maxOutputTokens: 0,
+    embedding: { family: "titan-v1", dimensions: [1536], maxBatch: 1 },
+    price: {
+      inputPerMillionMicros: usd(0.1),
+      outputPerMillionMicros: 0,
+      cacheReadPerMillionMicros: 0,
+    },
+    fallbacks: [],
+  },
+  {
+    id: "cohere.embed-english-v3",
+    aliases: ["cohere-embed-english-v3"],
+    kind: "embedding",
+    bedrockModelId: "cohere.embed-english-v3",
+    ownedBy: "cohere",
+    created: unix("2023-11-13"),
+    capabilities: noChat,
+    contextWindow: 512,
+    maxOutputTokens: 0,
+    embedding: { family: "cohere-v3", dimensions: [1024], maxBatch: 96 },
+    price: {
+      inputPerMillionMicros: usd(0.1),
+      outputPerMillionMicros: 0,
+      cacheReadPerMillionMicros: 0,
+    },
+    fallbacks: [],
+  },
+  {
+    id: "cohere.embed-multilingual-v3",
+    aliases: ["cohere-embed-multilingual-v3"],
+    kind: "embedding",
+    bedrockModelId: "cohere.embed-multilingual-v3",
+    ownedBy: "cohere",
+    created: unix("2023-11-13"),
+    capabilities: noChat,
+    contextWindow: 512,
+    maxOutputTokens: 0,
+    embedding: { family: "cohere-v3", dimensions: [1024], maxBatch: 96 },
+    price: {
+      inputPerMillionMicros: usd(0.1),
+      outputPerMillionMicros: 0,
+      cacheReadPerMillionMicros: 0,
+    },
+    fallbacks: [],
+  },
+];
+
+/** The built-in catalog, validated like a file would be. */
+export function createDefaultCatalog(): Catalog {
+  return createCatalog(defaultCatalogEntries);
+}

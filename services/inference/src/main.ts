@@ -1,0 +1,69 @@
+import {
+  createLogger,
+  createMetricsRegistry,
+  notifyReady,
+  onShutdown,
+  startOpsServer,
+} from "@strata/platform";
+import { createBedrockClient } from "./bedrock-client.ts";
+import { createDefaultCatalog, loadCatalogFile } from "./catalog.ts";
+import { loadInferenceConfig } from "./config.ts";
+import { createInferenceServer } from "./server.ts";
+
+const config = loadInferenceConfig(process.env);
+const logger = createLogger({ service: "inference", level: config.STRATA_LOG_LEVEL });
+const registry = createMetricsRegistry("inference");
+const catalog = config.STRATA_CATALOG_FILE
+  ? await loadCatalogFile(config.STRATA_CATALOG_FILE)
+  : createDefaultCatalog();
+const client = createBedrockClient({
+  region: config.STRATA_BEDROCK_REGION,
+  endpoint: config.STRATA_BEDROCK_ENDPOINT,
+  maxAttempts: config.STRATA_BEDROCK_MAX_ATTEMPTS,
+  credentials: config.bedrockCredentials,
+});
+
+const server = await createInferenceServer({
+  catalog,
+  client,
+  logger,
+  registry,
+  host: config.STRATA_HOST,
+  port: config.STRATA_PORT,
+  timeoutMs: config.STRATA_BEDROCK_TIMEOUT_MS,
+  streamIdleTimeoutMs: config.STRATA_STREAM_IDLE_TIMEOUT_MS,
+});
+const ops = await startOpsServer({
+  host: config.STRATA_HOST,
+  port: config.STRATA_METRICS_PORT,
+  registry,
+  isReady: server.isServing,
+});
+server.setServing(true);
+
+onShutdown({
+  logger,
+  graceMs: config.STRATA_SHUTDOWN_GRACE_MS,
+  steps: [
+    { name: "readiness", run: () => server.setServing(false) },
+    {
+      name: "drain",
+      run: () => new Promise((r) => setTimeout(r, config.STRATA_SHUTDOWN_DRAIN_MS)),
+    },
+    { name: "server", run: () => server.close(config.STRATA_SHUTDOWN_GRACE_MS) },
+    { name: "bedrock", run: () => client.destroy() },
+    { name: "ops", run: () => ops.close() },
+  ],
+});
+logger.info(
+  {
+    port: server.port,
+    metricsPort: ops.port,
+    region: config.STRATA_BEDROCK_REGION,
+    endpoint: config.STRATA_BEDROCK_ENDPOINT ?? "regional",
+    credentials: config.bedrockCredentials,
+    models: catalog.list().length,
+  },
+  "inference ready",
+);
+notifyReady({ service: "inference", ports: { grpc: server.port, metrics: ops.port } });

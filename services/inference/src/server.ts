@@ -1,0 +1,65 @@
+import type { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { createHealthService, createRpcServer, type Logger } from "@strata/platform";
+import { InferenceService } from "@strata/proto";
+import type { Registry } from "prom-client";
+import type { Catalog } from "./catalog.ts";
+import { createInferenceMetrics } from "./metrics.ts";
+import { createInferenceService } from "./service.ts";
+
+/** What the inference server needs; main.ts builds it from the configuration, tests by hand. */
+export interface InferenceServerDeps {
+  catalog: Catalog;
+  /** The Bedrock Runtime client (createBedrockClient); the server does not own or destroy it. */
+  client: BedrockRuntimeClient;
+  logger: Logger;
+  registry: Registry;
+  host: string;
+  port: number;
+  /** Longest wait for a non-streamed answer or for a stream to start. */
+  timeoutMs: number;
+  /** Longest silence between two events of a streamed answer. */
+  streamIdleTimeoutMs: number;
+  /** InvokeModel calls in flight per embedding request; default 8. */
+  embeddingConcurrency?: number | undefined;
+}
+
+/** The running inference service. */
+export interface InferenceServer {
+  readonly port: number;
+  setServing(serving: boolean): void;
+  isServing(): boolean;
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * Serves InferenceService and the gRPC health service on one h2c port. Starts not serving:
+ * main.ts turns readiness on once the ops server is up too.
+ */
+export async function createInferenceServer(deps: InferenceServerDeps): Promise<InferenceServer> {
+  const health = createHealthService([InferenceService.typeName]);
+  const service = createInferenceService({
+    catalog: deps.catalog,
+    client: deps.client,
+    logger: deps.logger,
+    metrics: createInferenceMetrics(deps.registry),
+    timeoutMs: deps.timeoutMs,
+    streamIdleTimeoutMs: deps.streamIdleTimeoutMs,
+    embeddingConcurrency: deps.embeddingConcurrency,
+  });
+  const rpc = await createRpcServer({
+    host: deps.host,
+    port: deps.port,
+    logger: deps.logger,
+    routes(router: ConnectRouter) {
+      health.register(router);
+      router.service(InferenceService, service);
+    },
+  });
+  return {
+    port: rpc.port,
+    setServing: (serving) => health.setServing(serving),
+    isServing: () => health.isServing(),
+    close: (graceMs) => rpc.close(graceMs),
+  };
+}

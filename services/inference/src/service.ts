@@ -1,0 +1,274 @@
+import {
+  type BedrockRuntimeClient,
+  ConverseCommand,
+  type ConverseCommandInput,
+  ConverseStreamCommand,
+  InvokeModelCommand,
+} from "@aws-sdk/client-bedrock-runtime";
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { invalidRequest, StrataError } from "@strata/errors";
+import type { Logger } from "@strata/platform";
+import {
+  type ChatResponse,
+  type ChatStreamResponse,
+  type InferenceService,
+  ListModelsResponseSchema,
+  type Principal,
+} from "@strata/proto";
+import type { AnswerShaping } from "./answer-shaping.ts";
+import { bedrockErrorToStrataError } from "./bedrock-error.ts";
+import type { Catalog, CatalogEntry } from "./catalog.ts";
+import { chatRequestToConverse } from "./chat-request-to-converse.ts";
+import { chatResponseToEvents } from "./chat-response-to-events.ts";
+import {
+  converseStreamEventToEvents,
+  createStreamTranslation,
+} from "./converse-stream-to-events.ts";
+import { converseToChatResponse } from "./converse-to-chat-response.ts";
+import { defaultEmbeddingConcurrency, embed, type InvokeEmbeddingModel } from "./embeddings.ts";
+import type { InferenceMetrics, UpstreamOperation } from "./metrics.ts";
+import { createUpstreamCall, type UpstreamCall } from "./upstream-call.ts";
+
+/** What the inference service needs; server.ts and tests build it. */
+export interface InferenceServiceDeps {
+  readonly catalog: Catalog;
+  readonly client: BedrockRuntimeClient;
+  readonly logger: Logger;
+  readonly metrics: InferenceMetrics;
+  /** Longest wait for a non-streamed answer or for a stream to start (STRATA_BEDROCK_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+  /** Longest silence between two stream events (STRATA_STREAM_IDLE_TIMEOUT_MS). */
+  readonly streamIdleTimeoutMs: number;
+  /** InvokeModel calls in flight per embedding request; default 8. */
+  readonly embeddingConcurrency?: number | undefined;
+}
+
+/** One client request: the model as named and resolved, a child logger, the RPC context. */
+interface Scope {
+  readonly model: string;
+  readonly entry: CatalogEntry;
+  readonly log: Logger;
+  readonly ctx: HandlerContext;
+}
+
+/** Bedrock's response header with an InvokeModel call's input tokens (not in the SDK's model). */
+const inputTokenCountHeader = "x-amzn-bedrock-input-token-count";
+
+/**
+ * InferenceService: the neutral chat and embedding schema in, Bedrock Converse / ConverseStream /
+ * InvokeModel out. Every Bedrock call gets an abort signal that follows `ctx.signal` (so a
+ * cancelled RPC cancels Bedrock) and the service's timeouts; every failure leaves as a
+ * StrataError, including failures in the middle of a stream.
+ */
+export function createInferenceService(
+  deps: InferenceServiceDeps,
+): ServiceImpl<typeof InferenceService> {
+  const { catalog, client, metrics } = deps;
+
+  const resolve = (model: string): CatalogEntry => {
+    const entry = catalog.resolve(model);
+    if (!entry) {
+      throw new StrataError(
+        "model_not_found",
+        `The model \`${model}\` does not exist or you do not have access to it.`,
+        { param: "model" },
+      );
+    }
+    return entry;
+  };
+
+  const scopeOf = (
+    request: { model: string; requestId: string; principal?: Principal | undefined },
+    ctx: HandlerContext,
+  ): Scope => {
+    const entry = resolve(request.model);
+    const log = deps.logger.child({
+      requestId: request.requestId || undefined,
+      tenantId: request.principal?.tenantId || undefined,
+      keyId: request.principal?.keyId || undefined,
+      model: entry.id,
+    });
+    return { model: request.model, entry, log, ctx };
+  };
+
+  /**
+   * Converts the failure of a Bedrock call: its own timer firing is upstream_timeout, the RPC
+   * ending is cancelled, anything else is mapped from the SDK error. Logged with the request's
+   * fields (internal causes are logged again, without them, by the RPC server).
+   */
+  const failure = (
+    scope: Scope,
+    operation: UpstreamOperation,
+    call: UpstreamCall,
+    error: unknown,
+  ): StrataError => {
+    let strata: StrataError;
+    if (call.timedOut) {
+      strata = new StrataError("upstream_timeout", undefined, { cause: call.signal.reason });
+    } else if (scope.ctx.signal.aborted) {
+      strata = new StrataError("cancelled", undefined, { cause: error });
+    } else {
+      strata = bedrockErrorToStrataError(error, { model: scope.model });
+    }
+    const level = strata.reason === "cancelled" ? "debug" : "info";
+    scope.log[level]({ operation, reason: strata.reason, err: error }, "bedrock call failed");
+    return strata;
+  };
+
+  const record = (
+    scope: Scope,
+    operation: UpstreamOperation,
+    outcome: string,
+    startedAt: number,
+  ) => {
+    const model = scope.entry.id;
+    metrics.upstreamRequests.inc({ model, operation, outcome });
+    metrics.upstreamDuration.observe({ model, operation }, (performance.now() - startedAt) / 1000);
+  };
+
+  const converse = async (
+    scope: Scope,
+    input: ConverseCommandInput,
+    shaping: AnswerShaping,
+  ): Promise<ChatResponse> => {
+    const call = createUpstreamCall(scope.ctx.signal);
+    const startedAt = performance.now();
+    call.arm(deps.timeoutMs);
+    try {
+      const output = await call.race(
+        client.send(new ConverseCommand(input), { abortSignal: call.signal }),
+      );
+      record(scope, "converse", "success", startedAt);
+      return converseToChatResponse(output, { model: scope.entry.id, shaping });
+    } catch (error) {
+      const strata = failure(scope, "converse", call, error);
+      record(scope, "converse", strata.reason, startedAt);
+      throw strata;
+    } finally {
+      call.dispose();
+    }
+  };
+
+  const invokeEmbeddingModel =
+    (scope: Scope): InvokeEmbeddingModel =>
+    async ({ modelId, body }, signal) => {
+      const call = createUpstreamCall(signal);
+      const startedAt = performance.now();
+      let inputTokenCount: number | undefined;
+      const command = new InvokeModelCommand({
+        modelId,
+        body,
+        contentType: "application/json",
+        accept: "application/json",
+      });
+      command.middlewareStack.add(
+        (next) => async (args) => {
+          const result = await next(args);
+          const headers = (result.response as { headers?: Record<string, string> }).headers ?? {};
+          const raw = Object.entries(headers).find(
+            ([k]) => k.toLowerCase() === inputTokenCountHeader,
+          )?.[1];
+          const parsed = raw === undefined ? Number.NaN : Number.parseInt(raw, 10);
+          if (Number.isSafeInteger(parsed) && parsed >= 0) inputTokenCount = parsed;
+          return result;
+        },
+        { step: "build", name: "strataInputTokenCount" },
+      );
+      call.arm(deps.timeoutMs);
+      try {
+        const output = await call.race(client.send(command, { abortSignal: call.signal }));
+        record(scope, "invoke_model", "success", startedAt);
+        return { body: output.body, inputTokenCount };
+      } catch (error) {
+        const strata = failure(scope, "invoke_model", call, error);
+        record(scope, "invoke_model", strata.reason, startedAt);
+        throw strata;
+      } finally {
+        call.dispose();
+      }
+    };
+
+  return {
+    async chat(request, ctx) {
+      const scope = scopeOf(request, ctx);
+      const { input, shaping } = chatRequestToConverse(request, scope.entry);
+      return converse(scope, input, shaping);
+    },
+
+    async *chatStream(streamRequest, ctx): AsyncGenerator<ChatStreamResponse> {
+      const request = streamRequest.chat;
+      if (!request) throw invalidRequest(undefined, "The stream request has no chat.");
+      const scope = scopeOf(request, ctx);
+      const { entry } = scope;
+      const { input, shaping } = chatRequestToConverse(request, entry);
+      if (!entry.capabilities.streaming) {
+        yield* chatResponseToEvents(await converse(scope, input, shaping));
+        return;
+      }
+      const call = createUpstreamCall(ctx.signal);
+      const startedAt = performance.now();
+      const state = createStreamTranslation({ model: entry.id, shaping });
+      let outcome = "cancelled";
+      let firstToken = false;
+      let stopped = false;
+      let iterator: AsyncIterator<unknown> | undefined;
+      call.arm(deps.timeoutMs);
+      try {
+        const output = await call.race(
+          client.send(new ConverseStreamCommand(input), { abortSignal: call.signal }),
+        );
+        if (!output.stream) throw new Error("ConverseStream answered without a stream");
+        const events = output.stream[Symbol.asyncIterator]();
+        iterator = events;
+        for (;;) {
+          call.arm(deps.streamIdleTimeoutMs);
+          const next = await call.race(events.next());
+          call.disarm();
+          if (next.done) break;
+          for (const event of converseStreamEventToEvents(next.value, state)) {
+            if (!firstToken && event.event.case === "blockDelta") {
+              firstToken = true;
+              metrics.timeToFirstToken.observe(
+                { model: entry.id },
+                (performance.now() - startedAt) / 1000,
+              );
+            }
+            if (event.event.case === "stop") stopped = true;
+            yield event;
+          }
+        }
+        if (!stopped) throw new Error("the ConverseStream answer ended before messageStop");
+        outcome = "success";
+      } catch (error) {
+        const strata = failure(scope, "converse_stream", call, error);
+        outcome = strata.reason;
+        throw strata;
+      } finally {
+        call.disarm();
+        if (outcome !== "success") {
+          // Ended early (error, client gone, consumer stopped): stop Bedrock generating.
+          call.cancel();
+          iterator?.return?.().catch(() => {});
+        }
+        call.dispose();
+        record(scope, "converse_stream", outcome, startedAt);
+      }
+    },
+
+    async embed(request, ctx) {
+      const scope = scopeOf(request, ctx);
+      return embed({
+        request,
+        entry: scope.entry,
+        invoke: invokeEmbeddingModel(scope),
+        signal: ctx.signal,
+        concurrency: deps.embeddingConcurrency ?? defaultEmbeddingConcurrency,
+      });
+    },
+
+    listModels() {
+      return create(ListModelsResponseSchema, { models: catalog.list().map(catalog.toProto) });
+    },
+  };
+}
