@@ -1,0 +1,91 @@
+import { invalidRequest, StrataError } from "@strata/errors";
+import { z } from "zod";
+import type { EmbeddingRequest } from "./embedding.ts";
+import {
+  aboveMaximum,
+  arrayTooLong,
+  belowMinimum,
+  emptyArray,
+  emptyString,
+  invalidType,
+  stringTooLong,
+} from "./openai-error-messages.ts";
+import { zodIssueToStrataError } from "./zod-issue.ts";
+
+/** OpenAI's limit on inputs per request. */
+export const maxEmbeddingInputs = 2048;
+/**
+ * Longest input text, in characters. OpenAI limits inputs to 8192 tokens; Bedrock embedding models
+ * accept about as much (Titan v2: 8192 tokens / 50,000 characters), so this bounds the work without
+ * refusing anything a model would take.
+ */
+export const maxEmbeddingInputLength = 50_000;
+const maxDimensions = 4_294_967_295;
+
+const embeddingRequestSchema = z.looseObject({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.unknown())]),
+  encoding_format: z.enum(["float", "base64"]).nullable().optional(),
+  dimensions: z.int().nullable().optional(),
+  user: z.string().nullable().optional(),
+});
+
+/**
+ * Validates a `POST /v1/embeddings` body like OpenAI (same messages and `param`s), refusing token
+ * arrays, which need the model's own tokenizer. Throws only StrataError (`invalid_request`).
+ *
+ * Spec: openai-openapi `CreateEmbeddingRequest`; docs/protocols.md §1.9.
+ */
+export function parseEmbeddingRequest(body: unknown): EmbeddingRequest {
+  try {
+    const result = embeddingRequestSchema.safeParse(body);
+    if (!result.success) {
+      const [issue] = result.error.issues;
+      throw issue ? zodIssueToStrataError(issue, body) : invalidRequest(undefined, "Invalid body.");
+    }
+    const { model, input, encoding_format, dimensions, user } = result.data;
+    if (dimensions != null) {
+      if (dimensions < 1) throw belowMinimum("dimensions", "integer", 1, dimensions);
+      if (dimensions > maxDimensions) {
+        throw aboveMaximum("dimensions", "integer", maxDimensions, dimensions);
+      }
+    }
+    return {
+      model,
+      input: typeof input === "string" ? checkText(input, "input") : checkTexts(input),
+      encoding_format: encoding_format ?? "float",
+      dimensions: dimensions ?? undefined,
+      user: user ?? undefined,
+    };
+  } catch (error) {
+    if (error instanceof StrataError) throw error;
+    throw new StrataError("internal", undefined, { cause: error });
+  }
+}
+
+function checkText(text: string, param: string): string {
+  if (text.length === 0) throw emptyString(param);
+  if (text.length > maxEmbeddingInputLength) {
+    throw stringTooLong(param, maxEmbeddingInputLength, text.length);
+  }
+  return text;
+}
+
+function checkTexts(inputs: unknown[]): string[] {
+  if (inputs.length === 0) throw emptyArray("input");
+  if (inputs.length > maxEmbeddingInputs) {
+    throw arrayTooLong("input", maxEmbeddingInputs, inputs.length);
+  }
+  if (inputs.every((item) => typeof item === "number" || Array.isArray(item))) {
+    throw invalidRequest(
+      "input",
+      "Invalid 'input': token arrays are not supported by this gateway; send the input as text (a string or an array of strings).",
+      "unsupported_value",
+    );
+  }
+  for (const [i, item] of inputs.entries()) {
+    if (typeof item !== "string") throw invalidType(`input[${i}]`, "a string", item);
+    checkText(item, `input[${i}]`);
+  }
+  return inputs as string[];
+}
