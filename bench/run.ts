@@ -20,16 +20,31 @@ const apiKey = stack.apiKey;
 /** A shape-valid SigV4 header: the emulator checks the shape unless strict mode is on. */
 const sigv4 = `AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261123/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`;
 const direct = (stream: boolean) => () =>
-  fetch(`${emulatorUrl}/model/${encodeURIComponent(modelId)}/${stream ? "converse-stream" : "converse"}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: sigv4, "x-amz-date": "20261123T000000Z" },
-    body: JSON.stringify({ messages: [{ role: "user", content: [{ text: prompt }] }], inferenceConfig: { maxTokens: 64 } }),
-  });
+  fetch(
+    `${emulatorUrl}/model/${encodeURIComponent(modelId)}/${stream ? "converse-stream" : "converse"}`,
+    {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: sigv4,
+        "x-amz-date": "20261123T000000Z",
+      },
+      body: JSON.stringify({
+        messages: [{ role: "user", content: [{ text: prompt }] }],
+        inferenceConfig: { maxTokens: 64 },
+      }),
+    },
+  );
 const strata = (stream: boolean) => () =>
   fetch(`${stack.gatewayUrl}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ model: modelId, max_tokens: 64, stream, messages: [{ role: "user", content: prompt }] }),
+    body: JSON.stringify({
+      model: modelId,
+      max_tokens: 64,
+      stream,
+      messages: [{ role: "user", content: prompt }],
+    }),
   });
 
 /** Time to the end of the body (ms). */
@@ -49,7 +64,8 @@ async function timeFirstToken(call: () => Promise<Response>, marker: string): Pr
   let first = 0;
   const decoder = new TextDecoder();
   for await (const chunk of res.body) {
-    if (!first && decoder.decode(chunk, { stream: true }).includes(marker)) first = performance.now() - start;
+    if (!first && decoder.decode(chunk, { stream: true }).includes(marker))
+      first = performance.now() - start;
   }
   return first;
 }
@@ -66,7 +82,9 @@ async function runSequential(measure: () => Promise<number>, n: number): Promise
   return out;
 }
 
-async function runConcurrent(measure: () => Promise<number>): Promise<{ samples: number[]; rps: number }> {
+async function runConcurrent(
+  measure: () => Promise<number>,
+): Promise<{ samples: number[]; rps: number }> {
   const samples: number[] = [];
   let next = 0;
   const start = performance.now();
@@ -78,7 +96,9 @@ async function runConcurrent(measure: () => Promise<number>): Promise<{ samples:
   return { samples, rps: (samples.length / (performance.now() - start)) * 1000 };
 }
 
-const rows: string[][] = [["measure", "direct p50", "direct p99", "strata p50", "strata p99", "added p50", "added p99"]];
+const rows: string[][] = [
+  ["measure", "direct p50", "direct p99", "strata p50", "strata p99", "added p50", "added p99"],
+];
 const fmt = (x: number) => x.toFixed(2);
 const row = (name: string, d: number[], s: number[]) => {
   const [dp50, dp99, sp50, sp99] = [pct(d, 50), pct(d, 99), pct(s, 50), pct(s, 99)];
@@ -93,17 +113,37 @@ try {
 
   const conDirect = await runConcurrent(() => timeFull(direct(false)));
   const conStrata = await runConcurrent(() => timeFull(strata(false)));
-  row(`non-streaming, ${concurrency} concurrent (n=${concurrentTotal}) [ms]`, conDirect.samples, conStrata.samples);
+  row(
+    `non-streaming, ${concurrency} concurrent (n=${concurrentTotal}) [ms]`,
+    conDirect.samples,
+    conStrata.samples,
+  );
 
-  const ttftDirect = await runSequential(() => timeFirstToken(direct(true), "contentBlockDelta"), Math.min(300, sequential));
-  const ttftStrata = await runSequential(() => timeFirstToken(strata(true), '"content":"'), Math.min(300, sequential));
+  const ttftDirect = await runSequential(
+    () => timeFirstToken(direct(true), "contentBlockDelta"),
+    Math.min(300, sequential),
+  );
+  const ttftStrata = await runSequential(
+    () => timeFirstToken(strata(true), '"content":"'),
+    Math.min(300, sequential),
+  );
   row("streaming, time to first token, sequential [ms]", ttftDirect, ttftStrata);
 
   const width = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  console.log(rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(width[i] ?? 0) : c.padStart(width[i] ?? 0))).join("  ")).join("\n"));
-  console.log(`\nthroughput at ${concurrency} concurrent: direct ${conDirect.rps.toFixed(0)} req/s, strata ${conStrata.rps.toFixed(0)} req/s (ratio ${(conStrata.rps / conDirect.rps).toFixed(2)})`);
+  console.log(
+    rows
+      .map((r) =>
+        r.map((c, i) => (i === 0 ? c.padEnd(width[i] ?? 0) : c.padStart(width[i] ?? 0))).join("  "),
+      )
+      .join("\n"),
+  );
+  console.log(
+    `\nthroughput at ${concurrency} concurrent: direct ${conDirect.rps.toFixed(0)} req/s, strata ${conStrata.rps.toFixed(0)} req/s (ratio ${(conStrata.rps / conDirect.rps).toFixed(2)})`,
+  );
   console.log(`latency ratio strata/direct, sequential p50: ${(seq.sp50 / seq.dp50).toFixed(2)}`);
-  console.log(`machine: ${process.arch}, node ${process.version}, cores ${(await import("node:os")).availableParallelism()}`);
+  console.log(
+    `machine: ${process.arch}, node ${process.version}, cores ${(await import("node:os")).availableParallelism()}`,
+  );
 } finally {
   await stack.stop();
 }

@@ -22,7 +22,9 @@ describe("chat completions through the real openai SDK", () => {
     expect(data.choices[0]?.finish_reason).toBe("stop");
     expect(data.usage?.prompt_tokens).toBeGreaterThan(0);
     expect(data.usage?.completion_tokens).toBeGreaterThan(0);
-    expect(data.usage?.total_tokens).toBe((data.usage?.prompt_tokens ?? 0) + (data.usage?.completion_tokens ?? 0));
+    expect(data.usage?.total_tokens).toBe(
+      (data.usage?.prompt_tokens ?? 0) + (data.usage?.completion_tokens ?? 0),
+    );
     expect(response.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{24}$/);
   });
 
@@ -65,15 +67,18 @@ describe("chat completions through the real openai SDK", () => {
     expect(res.choices[0]?.finish_reason).toBe("stop");
   });
 
-  it.each(["max_tokens", "max_completion_tokens"] as const)("ends with finish_reason length at %s", async (field) => {
-    const res = await openai().chat.completions.create({
-      model,
-      messages: [{ role: "user", content: "[[emulator:tokens=50]] talk a lot" }],
-      [field]: 5,
-    });
-    expect(res.choices[0]?.finish_reason).toBe("length");
-    expect(res.usage?.completion_tokens).toBe(5);
-  });
+  it.each(["max_tokens", "max_completion_tokens"] as const)(
+    "ends with finish_reason length at %s",
+    async (field) => {
+      const res = await openai().chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "[[emulator:tokens=50]] talk a lot" }],
+        [field]: 5,
+      });
+      expect(res.choices[0]?.finish_reason).toBe("length");
+      expect(res.usage?.completion_tokens).toBe(5);
+    },
+  );
 
   it("reports cached prompt tokens", async () => {
     const res = await openai().chat.completions.create({
@@ -104,7 +109,14 @@ describe("chat completions through the real openai SDK", () => {
     const error = await openai()
       .chat.completions.create({
         model: "llama3-8b",
-        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: `data:image/png;base64,${tinyPng}` } }] }],
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url: `data:image/png;base64,${tinyPng}` } },
+            ],
+          },
+        ],
       })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, type: "invalid_request_error" });
@@ -115,7 +127,14 @@ describe("chat completions through the real openai SDK", () => {
     const error = await openai()
       .chat.completions.create({
         model,
-        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://169.254.169.254/latest/meta-data" } }] }],
+        messages: [
+          {
+            role: "user",
+            content: [
+              { type: "image_url", image_url: { url: "https://169.254.169.254/latest/meta-data" } },
+            ],
+          },
+        ],
       })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, code: "invalid_image_url" });
@@ -130,26 +149,29 @@ describe("chat completions through the real openai SDK", () => {
     expect(() => JSON.parse(res.choices[0]?.message.content ?? "")).not.toThrow();
   });
 
-  it.each(["claude-sonnet-4", "claude-3-haiku"])("answers with the schema's fields for json_schema on %s", async (m) => {
-    const res = await openai().chat.completions.create({
-      model: m,
-      response_format: {
-        type: "json_schema",
-        json_schema: {
-          name: "person",
-          schema: {
-            type: "object",
-            properties: { name: { type: "string" }, age: { type: "integer" } },
-            required: ["name", "age"],
+  it.each(["claude-sonnet-4", "claude-3-haiku"])(
+    "answers with the schema's fields for json_schema on %s",
+    async (m) => {
+      const res = await openai().chat.completions.create({
+        model: m,
+        response_format: {
+          type: "json_schema",
+          json_schema: {
+            name: "person",
+            schema: {
+              type: "object",
+              properties: { name: { type: "string" }, age: { type: "integer" } },
+              required: ["name", "age"],
+            },
           },
         },
-      },
-      messages: [{ role: "user", content: "who are you" }],
-    });
-    const parsed = JSON.parse(res.choices[0]?.message.content ?? "");
-    expect(parsed).toMatchObject({ name: expect.any(String), age: expect.any(Number) });
-    expect(res.choices[0]?.finish_reason).toBe("stop");
-  });
+        messages: [{ role: "user", content: "who are you" }],
+      });
+      const parsed = JSON.parse(res.choices[0]?.message.content ?? "");
+      expect(parsed).toMatchObject({ name: expect.any(String), age: expect.any(Number) });
+      expect(res.choices[0]?.finish_reason).toBe("stop");
+    },
+  );
 
   it.each([
     [{ n: 2 }, "n"],
@@ -162,7 +184,11 @@ describe("chat completions through the real openai SDK", () => {
     [{ tool_choice: "required" }, "tool_choice"],
   ])("rejects %j with a 400 naming %s", async (patch, param) => {
     const error = await openai()
-      .chat.completions.create({ model, messages: [{ role: "user", content: "hi" }], ...(patch as object) } as never)
+      .chat.completions.create({
+        model,
+        messages: [{ role: "user", content: "hi" }],
+        ...(patch as object),
+      } as never)
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, type: "invalid_request_error", param });
   });

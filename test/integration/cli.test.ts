@@ -6,14 +6,26 @@ import { openai } from "./support.ts";
 const run = promisify(execFile);
 const strata = (...args: string[]) =>
   run(process.execPath, ["packages/cli/bin/strata.js", ...args], {
-    env: { ...process.env, STRATA_ADMIN_URL: inject("adminUrl"), STRATA_ADMIN_TOKEN: inject("adminToken") },
+    env: {
+      ...process.env,
+      STRATA_ADMIN_URL: inject("adminUrl"),
+      STRATA_ADMIN_TOKEN: inject("adminToken"),
+    },
   });
 
 describe("strata CLI", () => {
   it("creates a tenant and a key that works through the gateway, and lists it without the secret", async () => {
     const tenant = `cli-${Date.now().toString(36)}`;
     await strata("tenants", "create", tenant, "--name", "CLI tenant");
-    const { stdout } = await strata("keys", "create", "--tenant", tenant, "--name", "from-cli", "--json");
+    const { stdout } = await strata(
+      "keys",
+      "create",
+      "--tenant",
+      tenant,
+      "--name",
+      "from-cli",
+      "--json",
+    );
     const created = JSON.parse(stdout) as { secret: string; key: { keyId: string } };
     expect(created.secret).toMatch(/^sk-strata-/);
     const res = await openai(created.secret).chat.completions.create({

@@ -10,10 +10,22 @@ afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 /** Runs the `npm start` entry point and waits for its ready line. */
 async function start(): Promise<{ child: ChildProcess; baseURL: string; apiKey: string }> {
-  const child = spawn(process.execPath, ["packages/devstack/bin/strata-dev.js", "--port", "0", "--state-dir", stateDir, "--log-level", "warn"], {
-    env: { ...process.env, STRATA_BEDROCK: "emulator" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "packages/devstack/bin/strata-dev.js",
+      "--port",
+      "0",
+      "--state-dir",
+      stateDir,
+      "--log-level",
+      "warn",
+    ],
+    {
+      env: { ...process.env, STRATA_BEDROCK: "emulator" },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   let output = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ready line:\n${output}`)), 45_000);
@@ -39,7 +51,10 @@ describe("npm start (embedded defaults)", () => {
   it("prints a usable key on first start, and keeps tenants and keys on the second", async () => {
     const first = await start();
     const client = new OpenAI({ baseURL: first.baseURL, apiKey: first.apiKey, maxRetries: 0 });
-    const res = await client.chat.completions.create({ model: "claude-3-haiku", messages: [{ role: "user", content: "hello" }] });
+    const res = await client.chat.completions.create({
+      model: "claude-3-haiku",
+      messages: [{ role: "user", content: "hello" }],
+    });
     expect(res.choices[0]?.message.content).toContain("hello");
     expect(statSync(join(stateDir, "admin-token")).mode & 0o777).toBe(0o600);
     await stop(first.child);

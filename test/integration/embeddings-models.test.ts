@@ -1,10 +1,12 @@
-import { inject } from "vitest";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { openai } from "./support.ts";
 
 describe("embeddings through the real openai SDK", () => {
   it("returns base64 vectors by default (the SDK's choice), decoded by the SDK to floats", async () => {
-    const res = await openai().embeddings.create({ model: "titan-embed-text-v2", input: "hello world" });
+    const res = await openai().embeddings.create({
+      model: "titan-embed-text-v2",
+      input: "hello world",
+    });
     expect(res.object).toBe("list");
     expect(res.data).toHaveLength(1);
     expect(res.data[0]?.embedding).toHaveLength(1024);
@@ -14,22 +16,39 @@ describe("embeddings through the real openai SDK", () => {
 
   it("returns float vectors, identical to the base64 ones, with dimensions", async () => {
     const input = ["first text", "second text", "third text"];
-    const floats = await openai().embeddings.create({ model: "titan-embed-text-v2", input, dimensions: 256, encoding_format: "float" });
-    const b64 = await openai().embeddings.create({ model: "titan-embed-text-v2", input, dimensions: 256 });
+    const floats = await openai().embeddings.create({
+      model: "titan-embed-text-v2",
+      input,
+      dimensions: 256,
+      encoding_format: "float",
+    });
+    const b64 = await openai().embeddings.create({
+      model: "titan-embed-text-v2",
+      input,
+      dimensions: 256,
+    });
     expect(floats.data.map((d) => d.index)).toEqual([0, 1, 2]);
     expect(floats.data[0]?.embedding).toHaveLength(256);
     for (const [i, d] of floats.data.entries()) {
       const other = b64.data[i]?.embedding ?? [];
-      d.embedding.forEach((v, j) => expect(other[j]).toBeCloseTo(v, 5));
+      for (const [j, v] of d.embedding.entries()) expect(other[j]).toBeCloseTo(v, 5);
     }
     expect(floats.data[0]?.embedding).not.toEqual(floats.data[1]?.embedding);
   });
 
   it("batches a large array for Cohere and keeps the input order", async () => {
     const input = Array.from({ length: 130 }, (_, i) => `text number ${i}`);
-    const res = await openai().embeddings.create({ model: "cohere-embed-english-v3", input, encoding_format: "float" });
+    const res = await openai().embeddings.create({
+      model: "cohere-embed-english-v3",
+      input,
+      encoding_format: "float",
+    });
     expect(res.data.map((d) => d.index)).toEqual(input.map((_, i) => i));
-    const single = await openai().embeddings.create({ model: "cohere-embed-english-v3", input: input[129] ?? "", encoding_format: "float" });
+    const single = await openai().embeddings.create({
+      model: "cohere-embed-english-v3",
+      input: input[129] ?? "",
+      encoding_format: "float",
+    });
     expect(res.data[129]?.embedding[0]).toBeCloseTo(single.data[0]?.embedding[0] ?? Number.NaN, 5);
   });
 
@@ -40,7 +59,11 @@ describe("embeddings through the real openai SDK", () => {
     [{ encoding_format: "int8" }, "encoding_format"],
   ])("rejects %j naming %s", async (patch, param) => {
     const error = await openai()
-      .embeddings.create({ model: "titan-embed-text-v2", input: "x", ...(patch as object) } as never)
+      .embeddings.create({
+        model: "titan-embed-text-v2",
+        input: "x",
+        ...(patch as object),
+      } as never)
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, param });
   });
@@ -73,9 +96,12 @@ describe("models", () => {
   });
 
   it("decodes an encoded '/' in a model id (ARNs)", async () => {
-    const res = await fetch(`${inject("gatewayUrl")}/v1/models/${encodeURIComponent("arn:aws:bedrock:us-east-1:123456789012:inference-profile/x")}`, {
-      headers: { authorization: `Bearer ${inject("apiKey")}` },
-    });
+    const res = await fetch(
+      `${inject("gatewayUrl")}/v1/models/${encodeURIComponent("arn:aws:bedrock:us-east-1:123456789012:inference-profile/x")}`,
+      {
+        headers: { authorization: `Bearer ${inject("apiKey")}` },
+      },
+    );
     expect(res.status).toBe(404);
     const body = (await res.json()) as { error: { message: string; code: string } };
     expect(body.error.code).toBe("model_not_found");

@@ -4,7 +4,9 @@ import { admin, emulatorRequests, eventually, marker, newTenantKey, openai } fro
 
 const model = "claude-3-haiku";
 const ask = (client: OpenAI, content: string) =>
-  client.chat.completions.create({ model, messages: [{ role: "user", content }] }).catch((e: unknown) => e);
+  client.chat.completions
+    .create({ model, messages: [{ role: "user", content }] })
+    .catch((e: unknown) => e);
 
 describe("errors in OpenAI's envelope", () => {
   it.each([
@@ -18,7 +20,10 @@ describe("errors in OpenAI's envelope", () => {
   ])("answers 401 for %s, without echoing it", async (_, key, code) => {
     const res = await fetch(`${inject("gatewayUrl")}/v1/chat/completions`, {
       method: "POST",
-      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), "content-type": "application/json" },
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        "content-type": "application/json",
+      },
       body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
     });
     expect(res.status).toBe(401);
@@ -49,7 +54,10 @@ describe("errors in OpenAI's envelope", () => {
     const error = await ask(openai(apiKey), "hi");
     expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(error).toMatchObject({ status: 403, code: "model_not_allowed", param: "model" });
-    const nova = await openai(apiKey).chat.completions.create({ model: "nova-micro", messages: [{ role: "user", content: "hi" }] });
+    const nova = await openai(apiKey).chat.completions.create({
+      model: "nova-micro",
+      messages: [{ role: "user", content: "hi" }],
+    });
     expect(nova.choices[0]?.finish_reason).toBe("stop");
   });
 
@@ -62,7 +70,10 @@ describe("errors in OpenAI's envelope", () => {
 
   it("answers 403 for an endpoint outside the key's policy", async () => {
     const { apiKey } = await newTenantKey({ endpoints: ["embeddings"] });
-    expect(await ask(openai(apiKey), "hi")).toMatchObject({ status: 403, code: "endpoint_not_allowed" });
+    expect(await ask(openai(apiKey), "hi")).toMatchObject({
+      status: 403,
+      code: "endpoint_not_allowed",
+    });
   });
 
   it("answers 404 model_not_found for an unknown model", async () => {
@@ -85,7 +96,9 @@ describe("errors in OpenAI's envelope", () => {
     expect(error).toBeInstanceOf(errorClass);
     expect(error).toMatchObject({ status, code });
     if (status === 429 || status === 503) {
-      expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get("retry-after")).toMatch(/^\d+$/);
+      expect((error as InstanceType<typeof OpenAI.APIError>).headers?.get("retry-after")).toMatch(
+        /^\d+$/,
+      );
     }
   });
 
@@ -93,10 +106,15 @@ describe("errors in OpenAI's envelope", () => {
     const res = await fetch(`${inject("gatewayUrl")}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
-      body: JSON.stringify({ model, messages: [{ role: "user", content: "x".repeat(3 * 1024 * 1024) }] }),
+      body: JSON.stringify({
+        model,
+        messages: [{ role: "user", content: "x".repeat(3 * 1024 * 1024) }],
+      }),
     });
     expect(res.status).toBe(413);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("request_too_large");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+      "request_too_large",
+    );
   });
 
   it("answers 400 for a body that is not JSON", async () => {
@@ -106,7 +124,9 @@ describe("errors in OpenAI's envelope", () => {
       body: "{not json",
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { type: string } }).error.type).toBe("invalid_request_error");
+    expect(((await res.json()) as { error: { type: string } }).error.type).toBe(
+      "invalid_request_error",
+    );
   });
 
   it.each([
@@ -114,7 +134,10 @@ describe("errors in OpenAI's envelope", () => {
     ["GET", "/v1/chat/completions"],
     ["POST", "/v1/models"],
   ])("answers 404 in OpenAI's envelope for %s %s", async (method, path) => {
-    const res = await fetch(`${inject("gatewayUrl")}${path}`, { method, headers: { authorization: `Bearer ${inject("apiKey")}` } });
+    const res = await fetch(`${inject("gatewayUrl")}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${inject("apiKey")}` },
+    });
     expect(res.status).toBe(404);
     expect(res.headers.get("x-request-id")).toMatch(/^req_/);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unknown_url");
@@ -125,7 +148,9 @@ describe("streaming failures", () => {
   it("sends a mid-stream upstream failure as an error event the SDK throws, never a normal stop", async () => {
     const stream = await openai().chat.completions.create({
       model,
-      messages: [{ role: "user", content: "[[emulator:stream-error-after=3]] [[emulator:tokens=20]] go" }],
+      messages: [
+        { role: "user", content: "[[emulator:stream-error-after=3]] [[emulator:tokens=20]] go" },
+      ],
       stream: true,
     });
     const seen: string[] = [];
@@ -144,7 +169,11 @@ describe("streaming failures", () => {
     const res = await fetch(`${inject("gatewayUrl")}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${inject("apiKey")}`, "content-type": "application/json" },
-      body: JSON.stringify({ model, stream: true, messages: [{ role: "user", content: "[[emulator:delay-ms=700]] slow" }] }),
+      body: JSON.stringify({
+        model,
+        stream: true,
+        messages: [{ role: "user", content: "[[emulator:delay-ms=700]] slow" }],
+      }),
     });
     const text = await res.text();
     expect(res.status).toBe(200);
@@ -159,7 +188,12 @@ describe("streaming failures", () => {
       {
         model,
         stream: true,
-        messages: [{ role: "user", content: `[[emulator:chunk-delay-ms=100]] [[emulator:tokens=100]] ${tag}` }],
+        messages: [
+          {
+            role: "user",
+            content: `[[emulator:chunk-delay-ms=100]] [[emulator:tokens=100]] ${tag}`,
+          },
+        ],
       },
       { signal: abort.signal },
     );
@@ -173,7 +207,9 @@ describe("streaming failures", () => {
       return 0;
     })().catch(() => Date.now());
     const record = await eventually(async () =>
-      (await emulatorRequests()).find((r) => JSON.stringify(r.body ?? "").includes(tag) && r.outcome === "aborted"),
+      (await emulatorRequests()).find(
+        (r) => JSON.stringify(r.body ?? "").includes(tag) && r.outcome === "aborted",
+      ),
     );
     expect(record.operation).toBe("ConverseStream");
     expect(abortedAt).toBeGreaterThan(0);

@@ -26,9 +26,12 @@ export default async function setup(project: TestProject) {
   const stack = await startStack({
     logLevel: "info",
     logFile,
-    serviceEnv: { gateway: { STRATA_SSE_KEEPALIVE_MS: "250", STRATA_MAX_BODY_BYTES: String(2 * 1024 * 1024) } },
+    serviceEnv: {
+      gateway: { STRATA_SSE_KEEPALIVE_MS: "250", STRATA_MAX_BODY_BYTES: String(2 * 1024 * 1024) },
+    },
   });
-  if (!stack.apiKey || !stack.emulatorUrl) throw new Error("the test stack needs the emulator and a bootstrap key");
+  if (!stack.apiKey || !stack.emulatorUrl)
+    throw new Error("the test stack needs the emulator and a bootstrap key");
   project.provide("gatewayUrl", stack.gatewayUrl);
   project.provide("apiKey", stack.apiKey);
   project.provide("adminUrl", stack.adminUrl);
@@ -36,6 +39,8 @@ export default async function setup(project: TestProject) {
   project.provide("emulatorUrl", stack.emulatorUrl);
   project.provide("dynamoEndpoint", stack.dynamoEndpoint);
   project.provide("logFile", logFile);
-  process.stdout.write(`integration stack up: gateway ${stack.gatewayUrl}, service logs in ${logFile}\n`);
+  process.stdout.write(
+    `integration stack up: gateway ${stack.gatewayUrl}, service logs in ${logFile}\n`,
+  );
   return () => stack.stop();
 }

@@ -5,7 +5,11 @@ import { inject } from "vitest";
 
 /** The real OpenAI SDK pointed at the test stack, without retries so each call is one request. */
 export function openai(apiKey = inject("apiKey"), options: { maxRetries?: number } = {}): OpenAI {
-  return new OpenAI({ apiKey, baseURL: `${inject("gatewayUrl")}/v1`, maxRetries: options.maxRetries ?? 0 });
+  return new OpenAI({
+    apiKey,
+    baseURL: `${inject("gatewayUrl")}/v1`,
+    maxRetries: options.maxRetries ?? 0,
+  });
 }
 
 /** The admin API of the test stack. */
@@ -28,7 +32,9 @@ export function admin() {
 let tenantCounter = 0;
 
 /** A fresh tenant and key, so a test's policy or revocation affects nobody else. */
-export async function newTenantKey(policy: { tenant?: string[]; key?: string[]; endpoints?: string[] } = {}) {
+export async function newTenantKey(
+  policy: { tenant?: string[]; key?: string[]; endpoints?: string[] } = {},
+) {
   const tenantId = `t-${process.pid}-${Date.now().toString(36)}-${tenantCounter++}`;
   await admin().createTenant({ tenantId, policy: { allowedModels: policy.tenant ?? [] } });
   const created = await admin().createKey({
@@ -56,7 +62,10 @@ export async function emulatorRequests(): Promise<EmulatorRecord[]> {
 }
 
 /** Polls until `check` returns a value, or fails after the timeout. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 5_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

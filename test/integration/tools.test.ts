@@ -55,12 +55,18 @@ describe("tools through the real openai SDK", () => {
       .chat.completions.stream({
         model,
         tools,
-        messages: [{ role: "user", content: "[[emulator:tools=get_weather,get_time]] both please" }],
+        messages: [
+          { role: "user", content: "[[emulator:tools=get_weather,get_time]] both please" },
+        ],
       })
       .finalChatCompletion();
     const calls = final.choices[0]?.message.tool_calls ?? [];
-    expect(calls.map((c) => (c.type === "function" ? c.function.name : ""))).toEqual(["get_weather", "get_time"]);
-    for (const c of calls) if (c.type === "function") expect(() => JSON.parse(c.function.arguments)).not.toThrow();
+    expect(calls.map((c) => (c.type === "function" ? c.function.name : ""))).toEqual([
+      "get_weather",
+      "get_time",
+    ]);
+    for (const c of calls)
+      if (c.type === "function") expect(() => JSON.parse(c.function.arguments)).not.toThrow();
     expect(new Set(calls.map((c) => c.id)).size).toBe(2);
     expect(final.choices[0]?.finish_reason).toBe("tool_calls");
   });
@@ -110,7 +116,11 @@ describe("tools through the real openai SDK", () => {
 
   it("rejects tools for a model without tool support, naming tools", async () => {
     const error = await openai()
-      .chat.completions.create({ model: "llama3-8b", tools, messages: [{ role: "user", content: "hi" }] })
+      .chat.completions.create({
+        model: "llama3-8b",
+        tools,
+        messages: [{ role: "user", content: "hi" }],
+      })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, param: "tools" });
   });

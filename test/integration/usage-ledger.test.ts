@@ -7,7 +7,10 @@ describe("usage ledger", () => {
   it("records one entry per request with the tokens the responses reported", async () => {
     const { tenantId, apiKey, keyId } = await newTenantKey();
     const client = openai(apiKey);
-    const plain = await client.chat.completions.create({ model: "claude-3-haiku", messages: [{ role: "user", content: "count me" }] });
+    const plain = await client.chat.completions.create({
+      model: "claude-3-haiku",
+      messages: [{ role: "user", content: "count me" }],
+    });
     const stream = await client.chat.completions.create({
       model: "nova-micro",
       messages: [{ role: "user", content: "count me too" }],
@@ -16,7 +19,10 @@ describe("usage ledger", () => {
     });
     let streamed: { prompt_tokens: number; completion_tokens: number } | undefined;
     for await (const chunk of stream) if (chunk.usage) streamed = chunk.usage;
-    const embedded = await client.embeddings.create({ model: "titan-embed-text-v2", input: ["a", "b"] });
+    const embedded = await client.embeddings.create({
+      model: "titan-embed-text-v2",
+      input: ["a", "b"],
+    });
 
     const { doc } = createDynamoClient({ region: "us-east-1", endpoint: inject("dynamoEndpoint") });
     const items = await eventually(async () => {
@@ -45,7 +51,10 @@ describe("usage ledger", () => {
       outputTokens: streamed?.completion_tokens,
       stream: true,
     });
-    expect(byModel["amazon.titan-embed-text-v2:0"]).toMatchObject({ endpoint: "embeddings", inputTokens: embedded.usage.prompt_tokens });
+    expect(byModel["amazon.titan-embed-text-v2:0"]).toMatchObject({
+      endpoint: "embeddings",
+      inputTokens: embedded.usage.prompt_tokens,
+    });
     for (const item of items) expect(JSON.stringify(item)).not.toContain(apiKey);
   });
 });

@@ -57,7 +57,10 @@ describe("model catalogue", () => {
       "anthropic.claude-3-haiku-20240307-v1:0",
       { vision: true, tools: true, maxOutputTokens: 4096 },
     ],
-    ["anthropic.claude-sonnet-4-20250514-v1:0", { structuredOutput: true, maxOutputTokens: 64_000 }],
+    [
+      "anthropic.claude-sonnet-4-20250514-v1:0",
+      { structuredOutput: true, maxOutputTokens: 64_000 },
+    ],
     ["amazon.nova-micro-v1:0", { vision: false, tools: true }],
     ["meta.llama3-8b-instruct-v1:0", { tools: false, contextWindow: 8192, maxOutputTokens: 2048 }],
     ["mistral.mistral-7b-instruct-v0:2", { systemPrompt: false, tools: false }],

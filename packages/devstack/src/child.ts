@@ -54,18 +54,19 @@ export function startService({
       child.kill("SIGKILL");
       reject(new Error(`${name} did not become ready within ${readyTimeoutMs} ms`));
     }, readyTimeoutMs);
-    child.once("exit", (code, signal) => {
+    const early = (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timer);
       reject(
         new Error(
           `${name} exited before it was ready (code ${code}, signal ${signal}); see its log`,
         ),
       );
-    });
+    };
+    child.once("exit", early);
     child.on("message", (message: ReadyMessage) => {
       if (message?.type !== "ready") return;
       clearTimeout(timer);
-      child.removeAllListeners("exit");
+      child.off("exit", early);
       resolve({ name, child, ports: message.ports, stop });
     });
   });
