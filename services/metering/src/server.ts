@@ -23,7 +23,7 @@ export interface MeteringServer {
 
 /**
  * Metering, first slice: Admit admits every request (limits and budgets come later, behind the
- * same RPC) and Settle records one usage entry per request in the ledger.
+ * same RPC) and Settle records one usage entry per request in the ledger, many per call.
  */
 export async function createMeteringServer(deps: MeteringServerDeps): Promise<MeteringServer> {
   const tokens = new Counter({
@@ -45,16 +45,23 @@ export async function createMeteringServer(deps: MeteringServerDeps): Promise<Me
           return { reservationId: req.requestId };
         },
         settle(req) {
-          const usage = req.usage;
-          if (!usage?.requestId || !usage.principal?.tenantId) {
-            throw invalidRequest("usage", "A usage record needs a request id and a tenant.");
+          for (const [i, { usage }] of req.settlements.entries()) {
+            if (!usage?.requestId || !usage.principal?.tenantId) {
+              throw invalidRequest(
+                `settlements[${i}].usage`,
+                "A usage record needs a request id and a tenant.",
+              );
+            }
           }
-          deps.ledger.record(usage);
-          const labels = { tenant: usage.principal.tenantId, model: usage.model };
-          tokens.inc({ ...labels, type: "input" }, usage.inputTokens);
-          tokens.inc({ ...labels, type: "output" }, usage.outputTokens);
-          tokens.inc({ ...labels, type: "cache_read" }, usage.cacheReadInputTokens);
-          tokens.inc({ ...labels, type: "cache_write" }, usage.cacheWriteInputTokens);
+          for (const { usage } of req.settlements) {
+            if (!usage?.principal) continue;
+            deps.ledger.record(usage);
+            const labels = { tenant: usage.principal.tenantId, model: usage.model };
+            tokens.inc({ ...labels, type: "input" }, usage.inputTokens);
+            tokens.inc({ ...labels, type: "output" }, usage.outputTokens);
+            tokens.inc({ ...labels, type: "cache_read" }, usage.cacheReadInputTokens);
+            tokens.inc({ ...labels, type: "cache_write" }, usage.cacheWriteInputTokens);
+          }
           return {};
         },
       });

@@ -205,9 +205,11 @@ export declare type UsageRecord = Message<"strata.metering.v1.UsageRecord"> & {
 export declare const UsageRecordSchema: GenMessage<UsageRecord>;
 
 /**
- * @generated from message strata.metering.v1.SettleRequest
+ * The outcome of one admitted request.
+ *
+ * @generated from message strata.metering.v1.Settlement
  */
-export declare type SettleRequest = Message<"strata.metering.v1.SettleRequest"> & {
+export declare type Settlement = Message<"strata.metering.v1.Settlement"> & {
   /**
    * @generated from field: string reservation_id = 1;
    */
@@ -217,6 +219,22 @@ export declare type SettleRequest = Message<"strata.metering.v1.SettleRequest"> 
    * @generated from field: strata.metering.v1.UsageRecord usage = 2;
    */
   usage?: UsageRecord | undefined;
+};
+
+/**
+ * Describes the message strata.metering.v1.Settlement.
+ * Use `create(SettlementSchema)` to create a new message.
+ */
+export declare const SettlementSchema: GenMessage<Settlement>;
+
+/**
+ * @generated from message strata.metering.v1.SettleRequest
+ */
+export declare type SettleRequest = Message<"strata.metering.v1.SettleRequest"> & {
+  /**
+   * @generated from field: repeated strata.metering.v1.Settlement settlements = 1;
+   */
+  settlements: Settlement[];
 };
 
 /**
@@ -270,7 +288,8 @@ export declare const OutcomeSchema: GenEnum<Outcome>;
 
 /**
  * MeteringService admits requests against limits and budgets before they run, and settles their
- * usage after. Settling is idempotent on request_id.
+ * usage after. Settling is idempotent on request_id, and batched: gateways send the usage of many
+ * requests per call, off the response path.
  *
  * @generated from service strata.metering.v1.MeteringService
  */
