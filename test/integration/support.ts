@@ -1,4 +1,4 @@
-import { createRpcClient, createRpcTransport } from "@strata/platform";
+import { bearerAuth, createRpcClient, createRpcTransport } from "@strata/platform";
 import { AuthAdminService } from "@strata/proto";
 import OpenAI from "openai";
 import { inject } from "vitest";
@@ -19,12 +19,7 @@ export function admin() {
     AuthAdminService,
     createRpcTransport({
       baseUrl: inject("adminUrl"),
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("authorization", `Bearer ${token}`);
-          return next(req);
-        },
-      ],
+      interceptors: [bearerAuth(token)],
     }),
   );
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
-import { createRpcClient, createRpcTransport } from "@strata/platform";
+import { bearerAuth, createRpcClient, createRpcTransport } from "@strata/platform";
 import {
   type ApiKey,
   AuthAdminService,
@@ -82,12 +82,7 @@ async function main(): Promise<void> {
     AuthAdminService,
     createRpcTransport({
       baseUrl: endpoint.url,
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("authorization", `Bearer ${endpoint.token}`);
-          return next(req);
-        },
-      ],
+      interceptors: [bearerAuth(endpoint.token)],
     }),
   );
   const policy = { allowedModels: values["allow-model"] ?? [] };

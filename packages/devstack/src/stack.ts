@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BedrockEmulator, createBedrockEmulator } from "@strata/bedrock-emulator";
-import { createRpcClient, createRpcTransport } from "@strata/platform";
+import { bearerAuth, createRpcClient, createRpcTransport } from "@strata/platform";
 import { AuthAdminService } from "@strata/proto";
 import { type ServiceProcess, startService } from "./child.ts";
 import { type LocalDynamo, startDynalite } from "./dynalite.ts";
@@ -176,12 +176,7 @@ async function bootstrap(
     AuthAdminService,
     createRpcTransport({
       baseUrl: adminUrl,
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("authorization", `Bearer ${adminToken}`);
-          return next(req);
-        },
-      ],
+      interceptors: [bearerAuth(adminToken)],
     }),
   );
   const { tenants } = await admin.listTenants({});

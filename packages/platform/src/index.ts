@@ -20,10 +20,16 @@ export { createLogger, type Logger, type LoggerOptions } from "./logger.ts";
 export { createMetricsRegistry } from "./metrics.ts";
 export { type OpsServer, type OpsServerOptions, startOpsServer } from "./ops-server.ts";
 export { newRequestId, requestIdHeader } from "./request-id.ts";
-export { createRpcClient, createRpcTransport, type RpcTransportOptions } from "./rpc-client.ts";
+export {
+  bearerAuth,
+  createRpcClient,
+  createRpcTransport,
+  type RpcTransportOptions,
+} from "./rpc-client.ts";
 export {
   createRpcServer,
   type RpcServer,
   type RpcServerOptions,
   remoteAddressKey,
 } from "./rpc-server.ts";
+export { type RunServiceOptions, runService, type Servable } from "./run-service.ts";

@@ -30,3 +30,11 @@ export function createRpcClient<S extends DescService>(
 ): Client<S> {
   return createClient(service, transport);
 }
+
+/** Sends `authorization: Bearer <token>` on every call (admin plane). */
+export function bearerAuth(token: string): Interceptor {
+  return (next) => (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+}

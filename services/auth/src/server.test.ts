@@ -3,7 +3,7 @@ import type { ConnectError } from "@connectrpc/connect";
 import { type LocalDynamo, startDynalite } from "@strata/devstack";
 import { createDynamoClient, ensureTables } from "@strata/dynamodb";
 import { fromConnectError } from "@strata/errors";
-import { createLogger, createRpcClient, createRpcTransport } from "@strata/platform";
+import { bearerAuth, createLogger, createRpcClient, createRpcTransport } from "@strata/platform";
 import { AuthAdminService, AuthService, KeyStatus } from "@strata/proto";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,12 +44,7 @@ const admin = (token = adminToken) =>
     AuthAdminService,
     createRpcTransport({
       baseUrl: `http://127.0.0.1:${server.adminPort}`,
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("authorization", `Bearer ${token}`);
-          return next(req);
-        },
-      ],
+      interceptors: [bearerAuth(token)],
     }),
   );
 const auth = () =>

@@ -3,9 +3,7 @@ import {
   createMetricsRegistry,
   createRpcClient,
   createRpcTransport,
-  notifyReady,
-  onShutdown,
-  startOpsServer,
+  runService,
 } from "@strata/platform";
 import { AuthService, InferenceService, MeteringService } from "@strata/proto";
 import { createAuthenticator } from "./authenticator.ts";
@@ -66,27 +64,12 @@ const server = await createGatewayServer({
   host: config.STRATA_HOST,
   port: config.STRATA_PORT,
 });
-const ops = await startOpsServer({
-  host: config.STRATA_HOST,
-  port: config.STRATA_METRICS_PORT,
-  registry,
-  isReady: server.isReady,
-});
-server.setReady(true);
-
-onShutdown({
+await runService({
+  service: "gateway",
   logger,
-  graceMs: config.STRATA_SHUTDOWN_GRACE_MS,
-  steps: [
-    { name: "readiness", run: () => server.setReady(false) },
-    {
-      name: "drain",
-      run: () => new Promise((r) => setTimeout(r, config.STRATA_SHUTDOWN_DRAIN_MS)),
-    },
-    { name: "server", run: () => server.close(config.STRATA_SHUTDOWN_GRACE_MS) },
-    { name: "usage", run: () => usage.drain(5_000) },
-    { name: "ops", run: () => ops.close() },
-  ],
+  registry,
+  server,
+  config,
+  ports: { http: server.port },
+  afterClose: [{ name: "usage", run: () => usage.drain(5_000) }],
 });
-logger.info({ port: server.port, metricsPort: ops.port }, "gateway ready");
-notifyReady({ service: "gateway", ports: { http: server.port, metrics: ops.port } });

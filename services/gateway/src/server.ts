@@ -24,8 +24,8 @@ export interface GatewayServerDeps extends Omit<GatewayDeps, "metrics"> {
 /** The running gateway. */
 export interface GatewayServer {
   readonly port: number;
-  setReady(ready: boolean): void;
-  isReady(): boolean;
+  setServing(serving: boolean): void;
+  isServing(): boolean;
   /** Stops accepting; in-flight requests (streams included) may finish until graceMs. */
   close(graceMs: number): Promise<void>;
 }
@@ -165,10 +165,10 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   });
   return {
     port: (server.address() as AddressInfo).port,
-    setReady: (value) => {
+    setServing: (value) => {
       ready = value;
     },
-    isReady: () => ready,
+    isServing: () => ready,
     close: (graceMs) =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);

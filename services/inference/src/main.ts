@@ -1,10 +1,4 @@
-import {
-  createLogger,
-  createMetricsRegistry,
-  notifyReady,
-  onShutdown,
-  startOpsServer,
-} from "@strata/platform";
+import { createLogger, createMetricsRegistry, runService } from "@strata/platform";
 import { createBedrockClient } from "./bedrock-client.ts";
 import { createDefaultCatalog, loadCatalogFile } from "./catalog.ts";
 import { loadInferenceConfig } from "./config.ts";
@@ -33,37 +27,18 @@ const server = await createInferenceServer({
   timeoutMs: config.STRATA_BEDROCK_TIMEOUT_MS,
   streamIdleTimeoutMs: config.STRATA_STREAM_IDLE_TIMEOUT_MS,
 });
-const ops = await startOpsServer({
-  host: config.STRATA_HOST,
-  port: config.STRATA_METRICS_PORT,
-  registry,
-  isReady: server.isServing,
-});
-server.setServing(true);
-
-onShutdown({
+await runService({
+  service: "inference",
   logger,
-  graceMs: config.STRATA_SHUTDOWN_GRACE_MS,
-  steps: [
-    { name: "readiness", run: () => server.setServing(false) },
-    {
-      name: "drain",
-      run: () => new Promise((r) => setTimeout(r, config.STRATA_SHUTDOWN_DRAIN_MS)),
-    },
-    { name: "server", run: () => server.close(config.STRATA_SHUTDOWN_GRACE_MS) },
-    { name: "bedrock", run: () => client.destroy() },
-    { name: "ops", run: () => ops.close() },
-  ],
-});
-logger.info(
-  {
-    port: server.port,
-    metricsPort: ops.port,
+  registry,
+  server,
+  config,
+  ports: { grpc: server.port },
+  afterClose: [{ name: "bedrock", run: () => client.destroy() }],
+  details: {
     region: config.STRATA_BEDROCK_REGION,
     endpoint: config.STRATA_BEDROCK_ENDPOINT ?? "regional",
     credentials: config.bedrockCredentials,
     models: catalog.list().length,
   },
-  "inference ready",
-);
-notifyReady({ service: "inference", ports: { grpc: server.port, metrics: ops.port } });
+});

@@ -1,11 +1,5 @@
 import { createDynamoClient, ensureTables } from "@strata/dynamodb";
-import {
-  createLogger,
-  createMetricsRegistry,
-  notifyReady,
-  onShutdown,
-  startOpsServer,
-} from "@strata/platform";
+import { createLogger, createMetricsRegistry, runService } from "@strata/platform";
 import { loadMeteringConfig } from "./config.ts";
 import { createUsageLedger } from "./ledger.ts";
 import { createMeteringServer } from "./server.ts";
@@ -36,27 +30,15 @@ const server = await createMeteringServer({
   host: config.STRATA_HOST,
   port: config.STRATA_PORT,
 });
-const ops = await startOpsServer({
-  host: config.STRATA_HOST,
-  port: config.STRATA_METRICS_PORT,
-  registry,
-  isReady: server.isServing,
-});
-server.setServing(true);
-
-onShutdown({
+await runService({
+  service: "metering",
   logger,
-  graceMs: config.STRATA_SHUTDOWN_GRACE_MS,
-  steps: [
-    { name: "readiness", run: () => server.setServing(false) },
-    {
-      name: "drain",
-      run: () => new Promise((r) => setTimeout(r, config.STRATA_SHUTDOWN_DRAIN_MS)),
-    },
-    { name: "servers", run: () => server.close(config.STRATA_SHUTDOWN_GRACE_MS) },
+  registry,
+  server,
+  config,
+  ports: { grpc: server.port },
+  afterClose: [
     { name: "ledger", run: () => ledger.close(config.STRATA_SHUTDOWN_GRACE_MS) },
-    { name: "ops", run: () => ops.close() },
+    { name: "dynamodb", run: () => dynamo.client.destroy() },
   ],
 });
-logger.info({ port: server.port, metricsPort: ops.port }, "metering ready");
-notifyReady({ service: "metering", ports: { grpc: server.port, metrics: ops.port } });
