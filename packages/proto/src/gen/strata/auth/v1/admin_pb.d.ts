@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
-import type { ApiKey, Policy, Tenant } from "./auth_pb.js";
+import type { ApiKey, Policy, Tenant, TenantStatus } from "./auth_pb.js";
 
 /**
  * Describes the file strata/auth/v1/admin.proto.
@@ -115,6 +115,55 @@ export declare type ListTenantsResponse = Message<"strata.auth.v1.ListTenantsRes
 export declare const ListTenantsResponseSchema: GenMessage<ListTenantsResponse>;
 
 /**
+ * @generated from message strata.auth.v1.UpdateTenantRequest
+ */
+export declare type UpdateTenantRequest = Message<"strata.auth.v1.UpdateTenantRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Fields to change; unset ones keep their value.
+   *
+   * @generated from field: optional string display_name = 2;
+   */
+  displayName?: string | undefined;
+
+  /**
+   * @generated from field: strata.auth.v1.TenantStatus status = 3;
+   */
+  status: TenantStatus;
+
+  /**
+   * @generated from field: strata.auth.v1.Policy policy = 4;
+   */
+  policy?: Policy | undefined;
+};
+
+/**
+ * Describes the message strata.auth.v1.UpdateTenantRequest.
+ * Use `create(UpdateTenantRequestSchema)` to create a new message.
+ */
+export declare const UpdateTenantRequestSchema: GenMessage<UpdateTenantRequest>;
+
+/**
+ * @generated from message strata.auth.v1.UpdateTenantResponse
+ */
+export declare type UpdateTenantResponse = Message<"strata.auth.v1.UpdateTenantResponse"> & {
+  /**
+   * @generated from field: strata.auth.v1.Tenant tenant = 1;
+   */
+  tenant?: Tenant | undefined;
+};
+
+/**
+ * Describes the message strata.auth.v1.UpdateTenantResponse.
+ * Use `create(UpdateTenantResponseSchema)` to create a new message.
+ */
+export declare const UpdateTenantResponseSchema: GenMessage<UpdateTenantResponse>;
+
+/**
  * @generated from message strata.auth.v1.CreateKeyRequest
  */
 export declare type CreateKeyRequest = Message<"strata.auth.v1.CreateKeyRequest"> & {
@@ -171,6 +220,93 @@ export declare type CreateKeyResponse = Message<"strata.auth.v1.CreateKeyRespons
  * Use `create(CreateKeyResponseSchema)` to create a new message.
  */
 export declare const CreateKeyResponseSchema: GenMessage<CreateKeyResponse>;
+
+/**
+ * @generated from message strata.auth.v1.GetKeyRequest
+ */
+export declare type GetKeyRequest = Message<"strata.auth.v1.GetKeyRequest"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+};
+
+/**
+ * Describes the message strata.auth.v1.GetKeyRequest.
+ * Use `create(GetKeyRequestSchema)` to create a new message.
+ */
+export declare const GetKeyRequestSchema: GenMessage<GetKeyRequest>;
+
+/**
+ * @generated from message strata.auth.v1.GetKeyResponse
+ */
+export declare type GetKeyResponse = Message<"strata.auth.v1.GetKeyResponse"> & {
+  /**
+   * @generated from field: strata.auth.v1.ApiKey key = 1;
+   */
+  key?: ApiKey | undefined;
+};
+
+/**
+ * Describes the message strata.auth.v1.GetKeyResponse.
+ * Use `create(GetKeyResponseSchema)` to create a new message.
+ */
+export declare const GetKeyResponseSchema: GenMessage<GetKeyResponse>;
+
+/**
+ * @generated from message strata.auth.v1.RotateKeyRequest
+ */
+export declare type RotateKeyRequest = Message<"strata.auth.v1.RotateKeyRequest"> & {
+  /**
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * How long the old key keeps working; 0 means the default (14 days).
+   *
+   * @generated from field: uint32 overlap_seconds = 2;
+   */
+  overlapSeconds: number;
+};
+
+/**
+ * Describes the message strata.auth.v1.RotateKeyRequest.
+ * Use `create(RotateKeyRequestSchema)` to create a new message.
+ */
+export declare const RotateKeyRequestSchema: GenMessage<RotateKeyRequest>;
+
+/**
+ * @generated from message strata.auth.v1.RotateKeyResponse
+ */
+export declare type RotateKeyResponse = Message<"strata.auth.v1.RotateKeyResponse"> & {
+  /**
+   * The new key's metadata.
+   *
+   * @generated from field: strata.auth.v1.ApiKey key = 1;
+   */
+  key?: ApiKey | undefined;
+
+  /**
+   * The new key in clear, shown once.
+   *
+   * @generated from field: string secret = 2;
+   */
+  secret: string;
+
+  /**
+   * The old key, now expiring at the end of the overlap.
+   *
+   * @generated from field: strata.auth.v1.ApiKey previous = 3;
+   */
+  previous?: ApiKey | undefined;
+};
+
+/**
+ * Describes the message strata.auth.v1.RotateKeyResponse.
+ * Use `create(RotateKeyResponseSchema)` to create a new message.
+ */
+export declare const RotateKeyResponseSchema: GenMessage<RotateKeyResponse>;
 
 /**
  * @generated from message strata.auth.v1.ListKeysRequest
@@ -239,8 +375,275 @@ export declare type RevokeKeyResponse = Message<"strata.auth.v1.RevokeKeyRespons
 export declare const RevokeKeyResponseSchema: GenMessage<RevokeKeyResponse>;
 
 /**
+ * One audit log entry.
+ *
+ * @generated from message strata.auth.v1.AuditEvent
+ */
+export declare type AuditEvent = Message<"strata.auth.v1.AuditEvent"> & {
+  /**
+   * Unix milliseconds.
+   *
+   * @generated from field: double at_ms = 1;
+   */
+  atMs: number;
+
+  /**
+   * @generated from field: string tenant_id = 2;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string actor = 3;
+   */
+  actor: string;
+
+  /**
+   * @generated from field: string action = 4;
+   */
+  action: string;
+
+  /**
+   * @generated from field: string target = 5;
+   */
+  target: string;
+
+  /**
+   * "success", "denied", "failed", "blocked".
+   *
+   * @generated from field: string result = 6;
+   */
+  result: string;
+
+  /**
+   * @generated from field: string source = 7;
+   */
+  source: string;
+
+  /**
+   * @generated from field: string detail = 8;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message strata.auth.v1.AuditEvent.
+ * Use `create(AuditEventSchema)` to create a new message.
+ */
+export declare const AuditEventSchema: GenMessage<AuditEvent>;
+
+/**
+ * @generated from message strata.auth.v1.ListAuditEventsRequest
+ */
+export declare type ListAuditEventsRequest = Message<"strata.auth.v1.ListAuditEventsRequest"> & {
+  /**
+   * Required for scoped tokens (their tenant); empty with a global token: every tenant.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Unix milliseconds; 0: no bound.
+   *
+   * @generated from field: double since_ms = 2;
+   */
+  sinceMs: number;
+
+  /**
+   * Most events to return, newest first; 0 means 100.
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message strata.auth.v1.ListAuditEventsRequest.
+ * Use `create(ListAuditEventsRequestSchema)` to create a new message.
+ */
+export declare const ListAuditEventsRequestSchema: GenMessage<ListAuditEventsRequest>;
+
+/**
+ * @generated from message strata.auth.v1.ListAuditEventsResponse
+ */
+export declare type ListAuditEventsResponse = Message<"strata.auth.v1.ListAuditEventsResponse"> & {
+  /**
+   * @generated from field: repeated strata.auth.v1.AuditEvent events = 1;
+   */
+  events: AuditEvent[];
+};
+
+/**
+ * Describes the message strata.auth.v1.ListAuditEventsResponse.
+ * Use `create(ListAuditEventsResponseSchema)` to create a new message.
+ */
+export declare const ListAuditEventsResponseSchema: GenMessage<ListAuditEventsResponse>;
+
+/**
+ * Metadata of an admin token. Never the token.
+ *
+ * @generated from message strata.auth.v1.AdminToken
+ */
+export declare type AdminToken = Message<"strata.auth.v1.AdminToken"> & {
+  /**
+   * @generated from field: string token_id = 1;
+   */
+  tokenId: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Empty: global. Otherwise the only tenant this token manages.
+   *
+   * @generated from field: string tenant_id = 3;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: double created_at_ms = 4;
+   */
+  createdAtMs: number;
+
+  /**
+   * @generated from field: double expires_at_ms = 5;
+   */
+  expiresAtMs: number;
+
+  /**
+   * @generated from field: double revoked_at_ms = 6;
+   */
+  revokedAtMs: number;
+};
+
+/**
+ * Describes the message strata.auth.v1.AdminToken.
+ * Use `create(AdminTokenSchema)` to create a new message.
+ */
+export declare const AdminTokenSchema: GenMessage<AdminToken>;
+
+/**
+ * @generated from message strata.auth.v1.CreateAdminTokenRequest
+ */
+export declare type CreateAdminTokenRequest = Message<"strata.auth.v1.CreateAdminTokenRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Scope the token to one tenant; empty for a global token.
+   *
+   * @generated from field: string tenant_id = 2;
+   */
+  tenantId: string;
+
+  /**
+   * Lifetime; 0 means the default (24 hours). Admin tokens always expire.
+   *
+   * @generated from field: uint32 ttl_seconds = 3;
+   */
+  ttlSeconds: number;
+};
+
+/**
+ * Describes the message strata.auth.v1.CreateAdminTokenRequest.
+ * Use `create(CreateAdminTokenRequestSchema)` to create a new message.
+ */
+export declare const CreateAdminTokenRequestSchema: GenMessage<CreateAdminTokenRequest>;
+
+/**
+ * @generated from message strata.auth.v1.CreateAdminTokenResponse
+ */
+export declare type CreateAdminTokenResponse =
+  Message<"strata.auth.v1.CreateAdminTokenResponse"> & {
+    /**
+     * @generated from field: strata.auth.v1.AdminToken token = 1;
+     */
+    token?: AdminToken | undefined;
+
+    /**
+     * The token in clear, shown once.
+     *
+     * @generated from field: string secret = 2;
+     */
+    secret: string;
+  };
+
+/**
+ * Describes the message strata.auth.v1.CreateAdminTokenResponse.
+ * Use `create(CreateAdminTokenResponseSchema)` to create a new message.
+ */
+export declare const CreateAdminTokenResponseSchema: GenMessage<CreateAdminTokenResponse>;
+
+/**
+ * @generated from message strata.auth.v1.ListAdminTokensRequest
+ */
+export declare type ListAdminTokensRequest = Message<"strata.auth.v1.ListAdminTokensRequest"> & {};
+
+/**
+ * Describes the message strata.auth.v1.ListAdminTokensRequest.
+ * Use `create(ListAdminTokensRequestSchema)` to create a new message.
+ */
+export declare const ListAdminTokensRequestSchema: GenMessage<ListAdminTokensRequest>;
+
+/**
+ * @generated from message strata.auth.v1.ListAdminTokensResponse
+ */
+export declare type ListAdminTokensResponse = Message<"strata.auth.v1.ListAdminTokensResponse"> & {
+  /**
+   * @generated from field: repeated strata.auth.v1.AdminToken tokens = 1;
+   */
+  tokens: AdminToken[];
+};
+
+/**
+ * Describes the message strata.auth.v1.ListAdminTokensResponse.
+ * Use `create(ListAdminTokensResponseSchema)` to create a new message.
+ */
+export declare const ListAdminTokensResponseSchema: GenMessage<ListAdminTokensResponse>;
+
+/**
+ * @generated from message strata.auth.v1.RevokeAdminTokenRequest
+ */
+export declare type RevokeAdminTokenRequest = Message<"strata.auth.v1.RevokeAdminTokenRequest"> & {
+  /**
+   * @generated from field: string token_id = 1;
+   */
+  tokenId: string;
+};
+
+/**
+ * Describes the message strata.auth.v1.RevokeAdminTokenRequest.
+ * Use `create(RevokeAdminTokenRequestSchema)` to create a new message.
+ */
+export declare const RevokeAdminTokenRequestSchema: GenMessage<RevokeAdminTokenRequest>;
+
+/**
+ * @generated from message strata.auth.v1.RevokeAdminTokenResponse
+ */
+export declare type RevokeAdminTokenResponse =
+  Message<"strata.auth.v1.RevokeAdminTokenResponse"> & {
+    /**
+     * @generated from field: strata.auth.v1.AdminToken token = 1;
+     */
+    token?: AdminToken | undefined;
+  };
+
+/**
+ * Describes the message strata.auth.v1.RevokeAdminTokenResponse.
+ * Use `create(RevokeAdminTokenResponseSchema)` to create a new message.
+ */
+export declare const RevokeAdminTokenResponseSchema: GenMessage<RevokeAdminTokenResponse>;
+
+/**
  * AuthAdminService manages tenants and keys. It is served on the auth service's admin port only,
  * never through the gateway, and every call needs an admin token (authorization: Bearer).
+ *
+ * Admin tokens are either global (any tenant) or scoped to one tenant: a scoped token sees and
+ * changes only its tenant's keys and audit events, and cannot manage tenants or tokens.
  *
  * @generated from service strata.auth.v1.AuthAdminService
  */
@@ -270,6 +673,16 @@ export declare const AuthAdminService: GenService<{
     output: typeof ListTenantsResponseSchema;
   };
   /**
+   * Changes a tenant's display name, status or policy. Gateways drop its cached keys at once.
+   *
+   * @generated from rpc strata.auth.v1.AuthAdminService.UpdateTenant
+   */
+  updateTenant: {
+    methodKind: "unary";
+    input: typeof UpdateTenantRequestSchema;
+    output: typeof UpdateTenantResponseSchema;
+  };
+  /**
    * Creates an API key. The response is the only place the key ever appears in clear.
    *
    * @generated from rpc strata.auth.v1.AuthAdminService.CreateKey
@@ -280,6 +693,14 @@ export declare const AuthAdminService: GenService<{
     output: typeof CreateKeyResponseSchema;
   };
   /**
+   * @generated from rpc strata.auth.v1.AuthAdminService.GetKey
+   */
+  getKey: {
+    methodKind: "unary";
+    input: typeof GetKeyRequestSchema;
+    output: typeof GetKeyResponseSchema;
+  };
+  /**
    * @generated from rpc strata.auth.v1.AuthAdminService.ListKeys
    */
   listKeys: {
@@ -288,11 +709,58 @@ export declare const AuthAdminService: GenService<{
     output: typeof ListKeysResponseSchema;
   };
   /**
+   * Issues a new key with the same tenant, name and policy; the old key keeps working for the
+   * overlap window, then stops.
+   *
+   * @generated from rpc strata.auth.v1.AuthAdminService.RotateKey
+   */
+  rotateKey: {
+    methodKind: "unary";
+    input: typeof RotateKeyRequestSchema;
+    output: typeof RotateKeyResponseSchema;
+  };
+  /**
    * @generated from rpc strata.auth.v1.AuthAdminService.RevokeKey
    */
   revokeKey: {
     methodKind: "unary";
     input: typeof RevokeKeyRequestSchema;
     output: typeof RevokeKeyResponseSchema;
+  };
+  /**
+   * Reads the append-only audit log.
+   *
+   * @generated from rpc strata.auth.v1.AuthAdminService.ListAuditEvents
+   */
+  listAuditEvents: {
+    methodKind: "unary";
+    input: typeof ListAuditEventsRequestSchema;
+    output: typeof ListAuditEventsResponseSchema;
+  };
+  /**
+   * Creates an admin token (global tokens only). Shown once; stored as a hash; time-bound.
+   *
+   * @generated from rpc strata.auth.v1.AuthAdminService.CreateAdminToken
+   */
+  createAdminToken: {
+    methodKind: "unary";
+    input: typeof CreateAdminTokenRequestSchema;
+    output: typeof CreateAdminTokenResponseSchema;
+  };
+  /**
+   * @generated from rpc strata.auth.v1.AuthAdminService.ListAdminTokens
+   */
+  listAdminTokens: {
+    methodKind: "unary";
+    input: typeof ListAdminTokensRequestSchema;
+    output: typeof ListAdminTokensResponseSchema;
+  };
+  /**
+   * @generated from rpc strata.auth.v1.AuthAdminService.RevokeAdminToken
+   */
+  revokeAdminToken: {
+    methodKind: "unary";
+    input: typeof RevokeAdminTokenRequestSchema;
+    output: typeof RevokeAdminTokenResponseSchema;
   };
 }>;

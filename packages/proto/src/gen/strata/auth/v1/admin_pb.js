@@ -11,7 +11,7 @@ import { file_strata_auth_v1_auth } from "./auth_pb.js";
 export const file_strata_auth_v1_admin =
   /*@__PURE__*/
   fileDesc(
-    "ChpzdHJhdGEvYXV0aC92MS9hZG1pbi5wcm90bxIOc3RyYXRhLmF1dGgudjEiZgoTQ3JlYXRlVGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEiYKBnBvbGljeRgDIAEoCzIWLnN0cmF0YS5hdXRoLnYxLlBvbGljeSI+ChRDcmVhdGVUZW5hbnRSZXNwb25zZRImCgZ0ZW5hbnQYASABKAsyFi5zdHJhdGEuYXV0aC52MS5UZW5hbnQiJQoQR2V0VGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOwoRR2V0VGVuYW50UmVzcG9uc2USJgoGdGVuYW50GAEgASgLMhYuc3RyYXRhLmF1dGgudjEuVGVuYW50IhQKEkxpc3RUZW5hbnRzUmVxdWVzdCI+ChNMaXN0VGVuYW50c1Jlc3BvbnNlEicKB3RlbmFudHMYASADKAsyFi5zdHJhdGEuYXV0aC52MS5UZW5hbnQicAoQQ3JlYXRlS2V5UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgt0dGxfc2Vjb25kcxgDIAEoDRImCgZwb2xpY3kYBCABKAsyFi5zdHJhdGEuYXV0aC52MS5Qb2xpY3kiSAoRQ3JlYXRlS2V5UmVzcG9uc2USIwoDa2V5GAEgASgLMhYuc3RyYXRhLmF1dGgudjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIkCg9MaXN0S2V5c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJIjgKEExpc3RLZXlzUmVzcG9uc2USJAoEa2V5cxgBIAMoCzIWLnN0cmF0YS5hdXRoLnYxLkFwaUtleSIiChBSZXZva2VLZXlSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSI4ChFSZXZva2VLZXlSZXNwb25zZRIjCgNrZXkYASABKAsyFi5zdHJhdGEuYXV0aC52MS5BcGlLZXkyigQKEEF1dGhBZG1pblNlcnZpY2USWQoMQ3JlYXRlVGVuYW50EiMuc3RyYXRhLmF1dGgudjEuQ3JlYXRlVGVuYW50UmVxdWVzdBokLnN0cmF0YS5hdXRoLnYxLkNyZWF0ZVRlbmFudFJlc3BvbnNlElAKCUdldFRlbmFudBIgLnN0cmF0YS5hdXRoLnYxLkdldFRlbmFudFJlcXVlc3QaIS5zdHJhdGEuYXV0aC52MS5HZXRUZW5hbnRSZXNwb25zZRJWCgtMaXN0VGVuYW50cxIiLnN0cmF0YS5hdXRoLnYxLkxpc3RUZW5hbnRzUmVxdWVzdBojLnN0cmF0YS5hdXRoLnYxLkxpc3RUZW5hbnRzUmVzcG9uc2USUAoJQ3JlYXRlS2V5EiAuc3RyYXRhLmF1dGgudjEuQ3JlYXRlS2V5UmVxdWVzdBohLnN0cmF0YS5hdXRoLnYxLkNyZWF0ZUtleVJlc3BvbnNlEk0KCExpc3RLZXlzEh8uc3RyYXRhLmF1dGgudjEuTGlzdEtleXNSZXF1ZXN0GiAuc3RyYXRhLmF1dGgudjEuTGlzdEtleXNSZXNwb25zZRJQCglSZXZva2VLZXkSIC5zdHJhdGEuYXV0aC52MS5SZXZva2VLZXlSZXF1ZXN0GiEuc3RyYXRhLmF1dGgudjEuUmV2b2tlS2V5UmVzcG9uc2ViBnByb3RvMw",
+    "ChpzdHJhdGEvYXV0aC92MS9hZG1pbi5wcm90bxIOc3RyYXRhLmF1dGgudjEiZgoTQ3JlYXRlVGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEiYKBnBvbGljeRgDIAEoCzIWLnN0cmF0YS5hdXRoLnYxLlBvbGljeSI+ChRDcmVhdGVUZW5hbnRSZXNwb25zZRImCgZ0ZW5hbnQYASABKAsyFi5zdHJhdGEuYXV0aC52MS5UZW5hbnQiJQoQR2V0VGVuYW50UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkiOwoRR2V0VGVuYW50UmVzcG9uc2USJgoGdGVuYW50GAEgASgLMhYuc3RyYXRhLmF1dGgudjEuVGVuYW50IhQKEkxpc3RUZW5hbnRzUmVxdWVzdCI+ChNMaXN0VGVuYW50c1Jlc3BvbnNlEicKB3RlbmFudHMYASADKAsyFi5zdHJhdGEuYXV0aC52MS5UZW5hbnQiqgEKE1VwZGF0ZVRlbmFudFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhkKDGRpc3BsYXlfbmFtZRgCIAEoCUgAiAEBEiwKBnN0YXR1cxgDIAEoDjIcLnN0cmF0YS5hdXRoLnYxLlRlbmFudFN0YXR1cxImCgZwb2xpY3kYBCABKAsyFi5zdHJhdGEuYXV0aC52MS5Qb2xpY3lCDwoNX2Rpc3BsYXlfbmFtZSI+ChRVcGRhdGVUZW5hbnRSZXNwb25zZRImCgZ0ZW5hbnQYASABKAsyFi5zdHJhdGEuYXV0aC52MS5UZW5hbnQicAoQQ3JlYXRlS2V5UmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgt0dGxfc2Vjb25kcxgDIAEoDRImCgZwb2xpY3kYBCABKAsyFi5zdHJhdGEuYXV0aC52MS5Qb2xpY3kiSAoRQ3JlYXRlS2V5UmVzcG9uc2USIwoDa2V5GAEgASgLMhYuc3RyYXRhLmF1dGgudjEuQXBpS2V5Eg4KBnNlY3JldBgCIAEoCSIfCg1HZXRLZXlSZXF1ZXN0Eg4KBmtleV9pZBgBIAEoCSI1Cg5HZXRLZXlSZXNwb25zZRIjCgNrZXkYASABKAsyFi5zdHJhdGEuYXV0aC52MS5BcGlLZXkiOwoQUm90YXRlS2V5UmVxdWVzdBIOCgZrZXlfaWQYASABKAkSFwoPb3ZlcmxhcF9zZWNvbmRzGAIgASgNInIKEVJvdGF0ZUtleVJlc3BvbnNlEiMKA2tleRgBIAEoCzIWLnN0cmF0YS5hdXRoLnYxLkFwaUtleRIOCgZzZWNyZXQYAiABKAkSKAoIcHJldmlvdXMYAyABKAsyFi5zdHJhdGEuYXV0aC52MS5BcGlLZXkiJAoPTGlzdEtleXNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCSI4ChBMaXN0S2V5c1Jlc3BvbnNlEiQKBGtleXMYASADKAsyFi5zdHJhdGEuYXV0aC52MS5BcGlLZXkiIgoQUmV2b2tlS2V5UmVxdWVzdBIOCgZrZXlfaWQYASABKAkiOAoRUmV2b2tlS2V5UmVzcG9uc2USIwoDa2V5GAEgASgLMhYuc3RyYXRhLmF1dGgudjEuQXBpS2V5Io0BCgpBdWRpdEV2ZW50Eg0KBWF0X21zGAEgASgBEhEKCXRlbmFudF9pZBgCIAEoCRINCgVhY3RvchgDIAEoCRIOCgZhY3Rpb24YBCABKAkSDgoGdGFyZ2V0GAUgASgJEg4KBnJlc3VsdBgGIAEoCRIOCgZzb3VyY2UYByABKAkSDgoGZGV0YWlsGAggASgJIkwKFkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhAKCHNpbmNlX21zGAIgASgBEg0KBWxpbWl0GAMgASgNIkUKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEioKBmV2ZW50cxgBIAMoCzIaLnN0cmF0YS5hdXRoLnYxLkF1ZGl0RXZlbnQihAEKCkFkbWluVG9rZW4SEAoIdG9rZW5faWQYASABKAkSDAoEbmFtZRgCIAEoCRIRCgl0ZW5hbnRfaWQYAyABKAkSFQoNY3JlYXRlZF9hdF9tcxgEIAEoARIVCg1leHBpcmVzX2F0X21zGAUgASgBEhUKDXJldm9rZWRfYXRfbXMYBiABKAEiTwoXQ3JlYXRlQWRtaW5Ub2tlblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSEwoLdHRsX3NlY29uZHMYAyABKA0iVQoYQ3JlYXRlQWRtaW5Ub2tlblJlc3BvbnNlEikKBXRva2VuGAEgASgLMhouc3RyYXRhLmF1dGgudjEuQWRtaW5Ub2tlbhIOCgZzZWNyZXQYAiABKAkiGAoWTGlzdEFkbWluVG9rZW5zUmVxdWVzdCJFChdMaXN0QWRtaW5Ub2tlbnNSZXNwb25zZRIqCgZ0b2tlbnMYASADKAsyGi5zdHJhdGEuYXV0aC52MS5BZG1pblRva2VuIisKF1Jldm9rZUFkbWluVG9rZW5SZXF1ZXN0EhAKCHRva2VuX2lkGAEgASgJIkUKGFJldm9rZUFkbWluVG9rZW5SZXNwb25zZRIpCgV0b2tlbhgBIAEoCzIaLnN0cmF0YS5hdXRoLnYxLkFkbWluVG9rZW4ylgkKEEF1dGhBZG1pblNlcnZpY2USWQoMQ3JlYXRlVGVuYW50EiMuc3RyYXRhLmF1dGgudjEuQ3JlYXRlVGVuYW50UmVxdWVzdBokLnN0cmF0YS5hdXRoLnYxLkNyZWF0ZVRlbmFudFJlc3BvbnNlElAKCUdldFRlbmFudBIgLnN0cmF0YS5hdXRoLnYxLkdldFRlbmFudFJlcXVlc3QaIS5zdHJhdGEuYXV0aC52MS5HZXRUZW5hbnRSZXNwb25zZRJWCgtMaXN0VGVuYW50cxIiLnN0cmF0YS5hdXRoLnYxLkxpc3RUZW5hbnRzUmVxdWVzdBojLnN0cmF0YS5hdXRoLnYxLkxpc3RUZW5hbnRzUmVzcG9uc2USWQoMVXBkYXRlVGVuYW50EiMuc3RyYXRhLmF1dGgudjEuVXBkYXRlVGVuYW50UmVxdWVzdBokLnN0cmF0YS5hdXRoLnYxLlVwZGF0ZVRlbmFudFJlc3BvbnNlElAKCUNyZWF0ZUtleRIgLnN0cmF0YS5hdXRoLnYxLkNyZWF0ZUtleVJlcXVlc3QaIS5zdHJhdGEuYXV0aC52MS5DcmVhdGVLZXlSZXNwb25zZRJHCgZHZXRLZXkSHS5zdHJhdGEuYXV0aC52MS5HZXRLZXlSZXF1ZXN0Gh4uc3RyYXRhLmF1dGgudjEuR2V0S2V5UmVzcG9uc2USTQoITGlzdEtleXMSHy5zdHJhdGEuYXV0aC52MS5MaXN0S2V5c1JlcXVlc3QaIC5zdHJhdGEuYXV0aC52MS5MaXN0S2V5c1Jlc3BvbnNlElAKCVJvdGF0ZUtleRIgLnN0cmF0YS5hdXRoLnYxLlJvdGF0ZUtleVJlcXVlc3QaIS5zdHJhdGEuYXV0aC52MS5Sb3RhdGVLZXlSZXNwb25zZRJQCglSZXZva2VLZXkSIC5zdHJhdGEuYXV0aC52MS5SZXZva2VLZXlSZXF1ZXN0GiEuc3RyYXRhLmF1dGgudjEuUmV2b2tlS2V5UmVzcG9uc2USYgoPTGlzdEF1ZGl0RXZlbnRzEiYuc3RyYXRhLmF1dGgudjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBonLnN0cmF0YS5hdXRoLnYxLkxpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEmUKEENyZWF0ZUFkbWluVG9rZW4SJy5zdHJhdGEuYXV0aC52MS5DcmVhdGVBZG1pblRva2VuUmVxdWVzdBooLnN0cmF0YS5hdXRoLnYxLkNyZWF0ZUFkbWluVG9rZW5SZXNwb25zZRJiCg9MaXN0QWRtaW5Ub2tlbnMSJi5zdHJhdGEuYXV0aC52MS5MaXN0QWRtaW5Ub2tlbnNSZXF1ZXN0Gicuc3RyYXRhLmF1dGgudjEuTGlzdEFkbWluVG9rZW5zUmVzcG9uc2USZQoQUmV2b2tlQWRtaW5Ub2tlbhInLnN0cmF0YS5hdXRoLnYxLlJldm9rZUFkbWluVG9rZW5SZXF1ZXN0Giguc3RyYXRhLmF1dGgudjEuUmV2b2tlQWRtaW5Ub2tlblJlc3BvbnNlYgZwcm90bzM",
     [file_strata_auth_v1_auth],
   );
 
@@ -52,44 +52,159 @@ export const ListTenantsRequestSchema = /*@__PURE__*/ messageDesc(file_strata_au
 export const ListTenantsResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 5);
 
 /**
+ * Describes the message strata.auth.v1.UpdateTenantRequest.
+ * Use `create(UpdateTenantRequestSchema)` to create a new message.
+ */
+export const UpdateTenantRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 6);
+
+/**
+ * Describes the message strata.auth.v1.UpdateTenantResponse.
+ * Use `create(UpdateTenantResponseSchema)` to create a new message.
+ */
+export const UpdateTenantResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 7);
+
+/**
  * Describes the message strata.auth.v1.CreateKeyRequest.
  * Use `create(CreateKeyRequestSchema)` to create a new message.
  */
-export const CreateKeyRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 6);
+export const CreateKeyRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 8);
 
 /**
  * Describes the message strata.auth.v1.CreateKeyResponse.
  * Use `create(CreateKeyResponseSchema)` to create a new message.
  */
-export const CreateKeyResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 7);
+export const CreateKeyResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 9);
+
+/**
+ * Describes the message strata.auth.v1.GetKeyRequest.
+ * Use `create(GetKeyRequestSchema)` to create a new message.
+ */
+export const GetKeyRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 10);
+
+/**
+ * Describes the message strata.auth.v1.GetKeyResponse.
+ * Use `create(GetKeyResponseSchema)` to create a new message.
+ */
+export const GetKeyResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 11);
+
+/**
+ * Describes the message strata.auth.v1.RotateKeyRequest.
+ * Use `create(RotateKeyRequestSchema)` to create a new message.
+ */
+export const RotateKeyRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 12);
+
+/**
+ * Describes the message strata.auth.v1.RotateKeyResponse.
+ * Use `create(RotateKeyResponseSchema)` to create a new message.
+ */
+export const RotateKeyResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 13);
 
 /**
  * Describes the message strata.auth.v1.ListKeysRequest.
  * Use `create(ListKeysRequestSchema)` to create a new message.
  */
-export const ListKeysRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 8);
+export const ListKeysRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 14);
 
 /**
  * Describes the message strata.auth.v1.ListKeysResponse.
  * Use `create(ListKeysResponseSchema)` to create a new message.
  */
-export const ListKeysResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 9);
+export const ListKeysResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 15);
 
 /**
  * Describes the message strata.auth.v1.RevokeKeyRequest.
  * Use `create(RevokeKeyRequestSchema)` to create a new message.
  */
-export const RevokeKeyRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 10);
+export const RevokeKeyRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 16);
 
 /**
  * Describes the message strata.auth.v1.RevokeKeyResponse.
  * Use `create(RevokeKeyResponseSchema)` to create a new message.
  */
-export const RevokeKeyResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 11);
+export const RevokeKeyResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 17);
+
+/**
+ * Describes the message strata.auth.v1.AuditEvent.
+ * Use `create(AuditEventSchema)` to create a new message.
+ */
+export const AuditEventSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 18);
+
+/**
+ * Describes the message strata.auth.v1.ListAuditEventsRequest.
+ * Use `create(ListAuditEventsRequestSchema)` to create a new message.
+ */
+export const ListAuditEventsRequestSchema =
+  /*@__PURE__*/
+  messageDesc(file_strata_auth_v1_admin, 19);
+
+/**
+ * Describes the message strata.auth.v1.ListAuditEventsResponse.
+ * Use `create(ListAuditEventsResponseSchema)` to create a new message.
+ */
+export const ListAuditEventsResponseSchema =
+  /*@__PURE__*/
+  messageDesc(file_strata_auth_v1_admin, 20);
+
+/**
+ * Describes the message strata.auth.v1.AdminToken.
+ * Use `create(AdminTokenSchema)` to create a new message.
+ */
+export const AdminTokenSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_admin, 21);
+
+/**
+ * Describes the message strata.auth.v1.CreateAdminTokenRequest.
+ * Use `create(CreateAdminTokenRequestSchema)` to create a new message.
+ */
+export const CreateAdminTokenRequestSchema =
+  /*@__PURE__*/
+  messageDesc(file_strata_auth_v1_admin, 22);
+
+/**
+ * Describes the message strata.auth.v1.CreateAdminTokenResponse.
+ * Use `create(CreateAdminTokenResponseSchema)` to create a new message.
+ */
+export const CreateAdminTokenResponseSchema =
+  /*@__PURE__*/
+  messageDesc(file_strata_auth_v1_admin, 23);
+
+/**
+ * Describes the message strata.auth.v1.ListAdminTokensRequest.
+ * Use `create(ListAdminTokensRequestSchema)` to create a new message.
+ */
+export const ListAdminTokensRequestSchema =
+  /*@__PURE__*/
+  messageDesc(file_strata_auth_v1_admin, 24);
+
+/**
+ * Describes the message strata.auth.v1.ListAdminTokensResponse.
+ * Use `create(ListAdminTokensResponseSchema)` to create a new message.
+ */
+export const ListAdminTokensResponseSchema =
+  /*@__PURE__*/
+  messageDesc(file_strata_auth_v1_admin, 25);
+
+/**
+ * Describes the message strata.auth.v1.RevokeAdminTokenRequest.
+ * Use `create(RevokeAdminTokenRequestSchema)` to create a new message.
+ */
+export const RevokeAdminTokenRequestSchema =
+  /*@__PURE__*/
+  messageDesc(file_strata_auth_v1_admin, 26);
+
+/**
+ * Describes the message strata.auth.v1.RevokeAdminTokenResponse.
+ * Use `create(RevokeAdminTokenResponseSchema)` to create a new message.
+ */
+export const RevokeAdminTokenResponseSchema =
+  /*@__PURE__*/
+  messageDesc(file_strata_auth_v1_admin, 27);
 
 /**
  * AuthAdminService manages tenants and keys. It is served on the auth service's admin port only,
  * never through the gateway, and every call needs an admin token (authorization: Bearer).
+ *
+ * Admin tokens are either global (any tenant) or scoped to one tenant: a scoped token sees and
+ * changes only its tenant's keys and audit events, and cannot manage tenants or tokens.
  *
  * @generated from service strata.auth.v1.AuthAdminService
  */

@@ -4,6 +4,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
+import type { CrossAccountRole, Guardrail } from "../../common/v1/upstream_pb.js";
 import type { Principal } from "../../common/v1/principal_pb.js";
 
 /**
@@ -13,24 +14,74 @@ export declare const file_strata_auth_v1_auth: GenFile;
 
 /**
  * What a principal may do. A key's policy narrows its tenant's, never widens it: a request must
- * be allowed by both.
+ * be allowed by both. Fields marked "tenant only" are refused on keys.
  *
  * @generated from message strata.auth.v1.Policy
  */
 export declare type Policy = Message<"strata.auth.v1.Policy"> & {
   /**
-   * Glob patterns over catalog model ids ("*" any run of characters). Empty means all models.
+   * Glob patterns over catalog model ids and aliases ("*" any run of characters). Empty: all.
    *
    * @generated from field: repeated string allowed_models = 1;
    */
   allowedModels: string[];
 
   /**
-   * OpenAI endpoints, e.g. "chat.completions", "embeddings", "models". Empty means all.
+   * OpenAI endpoints: "chat.completions", "embeddings", "models". Empty: all.
    *
    * @generated from field: repeated string allowed_endpoints = 2;
    */
   allowedEndpoints: string[];
+
+  /**
+   * CIDRs the client's address must fall in (IPv4 or IPv6). Empty: any address.
+   *
+   * @generated from field: repeated string allowed_source_cidrs = 3;
+   */
+  allowedSourceCidrs: string[];
+
+  /**
+   * Data residency: geographies ("us", "eu", "apac", "global", ...) or AWS regions
+   * ("eu-west-1") a model may be served from. Empty: any.
+   *
+   * @generated from field: repeated string allowed_regions = 4;
+   */
+  allowedRegions: string[];
+
+  /**
+   * Which tools requests may declare and the model may call.
+   *
+   * @generated from field: strata.auth.v1.ToolPolicy tool_policy = 5;
+   */
+  toolPolicy?: ToolPolicy | undefined;
+
+  /**
+   * What to do with credentials found in prompts.
+   *
+   * @generated from field: strata.auth.v1.SecretsMode secrets = 6;
+   */
+  secrets: SecretsMode;
+
+  /**
+   * Log prompts and completions (tenant only). Off by default.
+   *
+   * @generated from field: bool content_logging = 7;
+   */
+  contentLogging: boolean;
+
+  /**
+   * Applied to every Bedrock call (tenant only).
+   *
+   * @generated from field: strata.common.v1.Guardrail guardrail = 8;
+   */
+  guardrail?: Guardrail | undefined;
+
+  /**
+   * Bedrock calls run under this role in the tenant's account (tenant only).
+   *
+   * @generated from field: strata.common.v1.CrossAccountRole cross_account = 9;
+   */
+  crossAccount?: CrossAccountRole | undefined;
 };
 
 /**
@@ -38,6 +89,58 @@ export declare type Policy = Message<"strata.auth.v1.Policy"> & {
  * Use `create(PolicySchema)` to create a new message.
  */
 export declare const PolicySchema: GenMessage<Policy>;
+
+/**
+ * One allowed tool: a name pattern and optional constraints on its arguments.
+ *
+ * @generated from message strata.auth.v1.ToolRule
+ */
+export declare type ToolRule = Message<"strata.auth.v1.ToolRule"> & {
+  /**
+   * Exact name or glob ("fs_*").
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * A JSON Schema the arguments must satisfy, serialised; empty: any arguments.
+   *
+   * @generated from field: string arguments_schema_json = 2;
+   */
+  argumentsSchemaJson: string;
+};
+
+/**
+ * Describes the message strata.auth.v1.ToolRule.
+ * Use `create(ToolRuleSchema)` to create a new message.
+ */
+export declare const ToolRuleSchema: GenMessage<ToolRule>;
+
+/**
+ * Tool-call validation for MCP and IDE clients. When enforced, requests may declare only tools
+ * matching a rule, and tool calls the model returns that match no rule, or break their rule's
+ * argument schema, are blocked before they reach the client.
+ *
+ * @generated from message strata.auth.v1.ToolPolicy
+ */
+export declare type ToolPolicy = Message<"strata.auth.v1.ToolPolicy"> & {
+  /**
+   * @generated from field: bool enforced = 1;
+   */
+  enforced: boolean;
+
+  /**
+   * @generated from field: repeated strata.auth.v1.ToolRule allowed = 2;
+   */
+  allowed: ToolRule[];
+};
+
+/**
+ * Describes the message strata.auth.v1.ToolPolicy.
+ * Use `create(ToolPolicySchema)` to create a new message.
+ */
+export declare const ToolPolicySchema: GenMessage<ToolPolicy>;
 
 /**
  * Metadata of an API key. Never the key itself, nor its hash.
@@ -95,6 +198,27 @@ export declare type ApiKey = Message<"strata.auth.v1.ApiKey"> & {
    * @generated from field: string display_prefix = 9;
    */
   displayPrefix: string;
+
+  /**
+   * Set on a key replaced by rotation: its successor, which it stops in favour of at expires_at.
+   *
+   * @generated from field: string rotated_to_key_id = 10;
+   */
+  rotatedToKeyId: string;
+
+  /**
+   * Set on a key issued by rotation: the key it replaces.
+   *
+   * @generated from field: string rotated_from_key_id = 11;
+   */
+  rotatedFromKeyId: string;
+
+  /**
+   * The key expires within the warning window (default 14 days): rotate it.
+   *
+   * @generated from field: bool expiring_soon = 12;
+   */
+  expiringSoon: boolean;
 };
 
 /**
@@ -138,6 +262,137 @@ export declare type Tenant = Message<"strata.auth.v1.Tenant"> & {
  * Use `create(TenantSchema)` to create a new message.
  */
 export declare const TenantSchema: GenMessage<Tenant>;
+
+/**
+ * @generated from message strata.auth.v1.WatchRevocationsRequest
+ */
+export declare type WatchRevocationsRequest =
+  Message<"strata.auth.v1.WatchRevocationsRequest"> & {};
+
+/**
+ * Describes the message strata.auth.v1.WatchRevocationsRequest.
+ * Use `create(WatchRevocationsRequestSchema)` to create a new message.
+ */
+export declare const WatchRevocationsRequestSchema: GenMessage<WatchRevocationsRequest>;
+
+/**
+ * @generated from message strata.auth.v1.WatchRevocationsResponse
+ */
+export declare type WatchRevocationsResponse =
+  Message<"strata.auth.v1.WatchRevocationsResponse"> & {
+    /**
+     * @generated from oneof strata.auth.v1.WatchRevocationsResponse.event
+     */
+    event:
+      | {
+          /**
+           * This key may no longer be used.
+           *
+           * @generated from field: string revoked_key_id = 1;
+           */
+          value: string;
+          case: "revokedKeyId";
+        }
+      | {
+          /**
+           * This tenant changed (suspended, policy edited): drop all of its cached keys.
+           *
+           * @generated from field: string changed_tenant_id = 2;
+           */
+          value: string;
+          case: "changedTenantId";
+        }
+      | {
+          /**
+           * Nothing happened; the stream is alive.
+           *
+           * @generated from field: bool heartbeat = 3;
+           */
+          value: boolean;
+          case: "heartbeat";
+        }
+      | { case: undefined; value?: undefined };
+  };
+
+/**
+ * Describes the message strata.auth.v1.WatchRevocationsResponse.
+ * Use `create(WatchRevocationsResponseSchema)` to create a new message.
+ */
+export declare const WatchRevocationsResponseSchema: GenMessage<WatchRevocationsResponse>;
+
+/**
+ * One security event to audit.
+ *
+ * @generated from message strata.auth.v1.SecurityEvent
+ */
+export declare type SecurityEvent = Message<"strata.auth.v1.SecurityEvent"> & {
+  /**
+   * @generated from field: strata.common.v1.Principal principal = 1;
+   */
+  principal?: Principal | undefined;
+
+  /**
+   * e.g. "tool_call.blocked", "tool.refused", "secret.blocked", "secret.redacted", "source.denied".
+   *
+   * @generated from field: string action = 2;
+   */
+  action: string;
+
+  /**
+   * What it was about: a tool name, a secret type, an address. Never a secret.
+   *
+   * @generated from field: string target = 3;
+   */
+  target: string;
+
+  /**
+   * @generated from field: string request_id = 4;
+   */
+  requestId: string;
+
+  /**
+   * @generated from field: string source = 5;
+   */
+  source: string;
+
+  /**
+   * @generated from field: string detail = 6;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message strata.auth.v1.SecurityEvent.
+ * Use `create(SecurityEventSchema)` to create a new message.
+ */
+export declare const SecurityEventSchema: GenMessage<SecurityEvent>;
+
+/**
+ * @generated from message strata.auth.v1.RecordEventsRequest
+ */
+export declare type RecordEventsRequest = Message<"strata.auth.v1.RecordEventsRequest"> & {
+  /**
+   * @generated from field: repeated strata.auth.v1.SecurityEvent events = 1;
+   */
+  events: SecurityEvent[];
+};
+
+/**
+ * Describes the message strata.auth.v1.RecordEventsRequest.
+ * Use `create(RecordEventsRequestSchema)` to create a new message.
+ */
+export declare const RecordEventsRequestSchema: GenMessage<RecordEventsRequest>;
+
+/**
+ * @generated from message strata.auth.v1.RecordEventsResponse
+ */
+export declare type RecordEventsResponse = Message<"strata.auth.v1.RecordEventsResponse"> & {};
+
+/**
+ * Describes the message strata.auth.v1.RecordEventsResponse.
+ * Use `create(RecordEventsResponseSchema)` to create a new message.
+ */
+export declare const RecordEventsResponseSchema: GenMessage<RecordEventsResponse>;
 
 /**
  * @generated from message strata.auth.v1.VerifyKeyRequest
@@ -230,6 +485,39 @@ export enum TenantStatus {
 export declare const TenantStatusSchema: GenEnum<TenantStatus>;
 
 /**
+ * Credentials (AWS keys, private keys, API tokens) found in a prompt.
+ *
+ * @generated from enum strata.auth.v1.SecretsMode
+ */
+export enum SecretsMode {
+  /**
+   * Not checked.
+   *
+   * @generated from enum value: SECRETS_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The request is refused with a 400.
+   *
+   * @generated from enum value: SECRETS_MODE_BLOCK = 1;
+   */
+  BLOCK = 1,
+
+  /**
+   * The credential is replaced with a placeholder before the prompt reaches Bedrock.
+   *
+   * @generated from enum value: SECRETS_MODE_REDACT = 2;
+   */
+  REDACT = 2,
+}
+
+/**
+ * Describes the enum strata.auth.v1.SecretsMode.
+ */
+export declare const SecretsModeSchema: GenEnum<SecretsMode>;
+
+/**
  * @generated from enum strata.auth.v1.KeyStatus
  */
 export enum KeyStatus {
@@ -260,7 +548,8 @@ export enum KeyStatus {
 export declare const KeyStatusSchema: GenEnum<KeyStatus>;
 
 /**
- * AuthService is the data plane: the gateway verifies API keys with it.
+ * AuthService is the data plane: gateways verify API keys with it, follow revocations and
+ * report policy events for the audit log.
  *
  * @generated from service strata.auth.v1.AuthService
  */
@@ -275,5 +564,27 @@ export declare const AuthService: GenService<{
     methodKind: "unary";
     input: typeof VerifyKeyRequestSchema;
     output: typeof VerifyKeyResponseSchema;
+  };
+  /**
+   * Streams every key revocation and tenant change from now on, so gateways drop cached
+   * verifications within about a second. A heartbeat is sent when nothing happens.
+   *
+   * @generated from rpc strata.auth.v1.AuthService.WatchRevocations
+   */
+  watchRevocations: {
+    methodKind: "server_streaming";
+    input: typeof WatchRevocationsRequestSchema;
+    output: typeof WatchRevocationsResponseSchema;
+  };
+  /**
+   * Appends security events observed by a gateway (blocked tool calls, credentials found in
+   * prompts) to the audit log. Events never contain the offending content.
+   *
+   * @generated from rpc strata.auth.v1.AuthService.RecordEvents
+   */
+  recordEvents: {
+    methodKind: "unary";
+    input: typeof RecordEventsRequestSchema;
+    output: typeof RecordEventsResponseSchema;
   };
 }>;

@@ -4,6 +4,7 @@
 
 import { enumDesc, fileDesc, messageDesc, serviceDesc, tsEnum } from "@bufbuild/protobuf/codegenv2";
 import { file_strata_common_v1_principal } from "../../common/v1/principal_pb.js";
+import { file_strata_common_v1_upstream } from "../../common/v1/upstream_pb.js";
 
 /**
  * Describes the file strata/auth/v1/auth.proto.
@@ -11,8 +12,8 @@ import { file_strata_common_v1_principal } from "../../common/v1/principal_pb.js
 export const file_strata_auth_v1_auth =
   /*@__PURE__*/
   fileDesc(
-    "ChlzdHJhdGEvYXV0aC92MS9hdXRoLnByb3RvEg5zdHJhdGEuYXV0aC52MSI7CgZQb2xpY3kSFgoOYWxsb3dlZF9tb2RlbHMYASADKAkSGQoRYWxsb3dlZF9lbmRwb2ludHMYAiADKAki6QEKBkFwaUtleRIOCgZrZXlfaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEgwKBG5hbWUYAyABKAkSKQoGc3RhdHVzGAQgASgOMhkuc3RyYXRhLmF1dGgudjEuS2V5U3RhdHVzEhUKDWNyZWF0ZWRfYXRfbXMYBSABKAESFQoNZXhwaXJlc19hdF9tcxgGIAEoARIVCg1yZXZva2VkX2F0X21zGAcgASgBEiYKBnBvbGljeRgIIAEoCzIWLnN0cmF0YS5hdXRoLnYxLlBvbGljeRIWCg5kaXNwbGF5X3ByZWZpeBgJIAEoCSKeAQoGVGVuYW50EhEKCXRlbmFudF9pZBgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkSLAoGc3RhdHVzGAMgASgOMhwuc3RyYXRhLmF1dGgudjEuVGVuYW50U3RhdHVzEiYKBnBvbGljeRgEIAEoCzIWLnN0cmF0YS5hdXRoLnYxLlBvbGljeRIVCg1jcmVhdGVkX2F0X21zGAUgASgBIjYKEFZlcmlmeUtleVJlcXVlc3QSDwoHYXBpX2tleRgBIAEoCRIRCglzb3VyY2VfaXAYAiABKAkiywEKEVZlcmlmeUtleVJlc3BvbnNlEi4KCXByaW5jaXBhbBgBIAEoCzIbLnN0cmF0YS5jb21tb24udjEuUHJpbmNpcGFsEi0KDXRlbmFudF9wb2xpY3kYAiABKAsyFi5zdHJhdGEuYXV0aC52MS5Qb2xpY3kSKgoKa2V5X3BvbGljeRgDIAEoCzIWLnN0cmF0YS5hdXRoLnYxLlBvbGljeRIUCgxjYWNoZV90dGxfbXMYBCABKA0SFQoNZXhwaXJlc19hdF9tcxgFIAEoASpkCgxUZW5hbnRTdGF0dXMSHQoZVEVOQU5UX1NUQVRVU19VTlNQRUNJRklFRBAAEhgKFFRFTkFOVF9TVEFUVVNfQUNUSVZFEAESGwoXVEVOQU5UX1NUQVRVU19TVVNQRU5ERUQQAipuCglLZXlTdGF0dXMSGgoWS0VZX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEUtFWV9TVEFUVVNfQUNUSVZFEAESFgoSS0VZX1NUQVRVU19SRVZPS0VEEAISFgoSS0VZX1NUQVRVU19FWFBJUkVEEAMyXwoLQXV0aFNlcnZpY2USUAoJVmVyaWZ5S2V5EiAuc3RyYXRhLmF1dGgudjEuVmVyaWZ5S2V5UmVxdWVzdBohLnN0cmF0YS5hdXRoLnYxLlZlcmlmeUtleVJlc3BvbnNlYgZwcm90bzM",
-    [file_strata_common_v1_principal],
+    "ChlzdHJhdGEvYXV0aC92MS9hdXRoLnByb3RvEg5zdHJhdGEuYXV0aC52MSLVAgoGUG9saWN5EhYKDmFsbG93ZWRfbW9kZWxzGAEgAygJEhkKEWFsbG93ZWRfZW5kcG9pbnRzGAIgAygJEhwKFGFsbG93ZWRfc291cmNlX2NpZHJzGAMgAygJEhcKD2FsbG93ZWRfcmVnaW9ucxgEIAMoCRIvCgt0b29sX3BvbGljeRgFIAEoCzIaLnN0cmF0YS5hdXRoLnYxLlRvb2xQb2xpY3kSLAoHc2VjcmV0cxgGIAEoDjIbLnN0cmF0YS5hdXRoLnYxLlNlY3JldHNNb2RlEhcKD2NvbnRlbnRfbG9nZ2luZxgHIAEoCBIuCglndWFyZHJhaWwYCCABKAsyGy5zdHJhdGEuY29tbW9uLnYxLkd1YXJkcmFpbBI5Cg1jcm9zc19hY2NvdW50GAkgASgLMiIuc3RyYXRhLmNvbW1vbi52MS5Dcm9zc0FjY291bnRSb2xlIjcKCFRvb2xSdWxlEgwKBG5hbWUYASABKAkSHQoVYXJndW1lbnRzX3NjaGVtYV9qc29uGAIgASgJIkkKClRvb2xQb2xpY3kSEAoIZW5mb3JjZWQYASABKAgSKQoHYWxsb3dlZBgCIAMoCzIYLnN0cmF0YS5hdXRoLnYxLlRvb2xSdWxlIrgCCgZBcGlLZXkSDgoGa2V5X2lkGAEgASgJEhEKCXRlbmFudF9pZBgCIAEoCRIMCgRuYW1lGAMgASgJEikKBnN0YXR1cxgEIAEoDjIZLnN0cmF0YS5hdXRoLnYxLktleVN0YXR1cxIVCg1jcmVhdGVkX2F0X21zGAUgASgBEhUKDWV4cGlyZXNfYXRfbXMYBiABKAESFQoNcmV2b2tlZF9hdF9tcxgHIAEoARImCgZwb2xpY3kYCCABKAsyFi5zdHJhdGEuYXV0aC52MS5Qb2xpY3kSFgoOZGlzcGxheV9wcmVmaXgYCSABKAkSGQoRcm90YXRlZF90b19rZXlfaWQYCiABKAkSGwoTcm90YXRlZF9mcm9tX2tleV9pZBgLIAEoCRIVCg1leHBpcmluZ19zb29uGAwgASgIIp4BCgZUZW5hbnQSEQoJdGVuYW50X2lkGAEgASgJEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRIsCgZzdGF0dXMYAyABKA4yHC5zdHJhdGEuYXV0aC52MS5UZW5hbnRTdGF0dXMSJgoGcG9saWN5GAQgASgLMhYuc3RyYXRhLmF1dGgudjEuUG9saWN5EhUKDWNyZWF0ZWRfYXRfbXMYBSABKAEiGQoXV2F0Y2hSZXZvY2F0aW9uc1JlcXVlc3QibwoYV2F0Y2hSZXZvY2F0aW9uc1Jlc3BvbnNlEhgKDnJldm9rZWRfa2V5X2lkGAEgASgJSAASGwoRY2hhbmdlZF90ZW5hbnRfaWQYAiABKAlIABITCgloZWFydGJlYXQYAyABKAhIAEIHCgVldmVudCKTAQoNU2VjdXJpdHlFdmVudBIuCglwcmluY2lwYWwYASABKAsyGy5zdHJhdGEuY29tbW9uLnYxLlByaW5jaXBhbBIOCgZhY3Rpb24YAiABKAkSDgoGdGFyZ2V0GAMgASgJEhIKCnJlcXVlc3RfaWQYBCABKAkSDgoGc291cmNlGAUgASgJEg4KBmRldGFpbBgGIAEoCSJEChNSZWNvcmRFdmVudHNSZXF1ZXN0Ei0KBmV2ZW50cxgBIAMoCzIdLnN0cmF0YS5hdXRoLnYxLlNlY3VyaXR5RXZlbnQiFgoUUmVjb3JkRXZlbnRzUmVzcG9uc2UiNgoQVmVyaWZ5S2V5UmVxdWVzdBIPCgdhcGlfa2V5GAEgASgJEhEKCXNvdXJjZV9pcBgCIAEoCSLLAQoRVmVyaWZ5S2V5UmVzcG9uc2USLgoJcHJpbmNpcGFsGAEgASgLMhsuc3RyYXRhLmNvbW1vbi52MS5QcmluY2lwYWwSLQoNdGVuYW50X3BvbGljeRgCIAEoCzIWLnN0cmF0YS5hdXRoLnYxLlBvbGljeRIqCgprZXlfcG9saWN5GAMgASgLMhYuc3RyYXRhLmF1dGgudjEuUG9saWN5EhQKDGNhY2hlX3R0bF9tcxgEIAEoDRIVCg1leHBpcmVzX2F0X21zGAUgASgBKmQKDFRlbmFudFN0YXR1cxIdChlURU5BTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGAoUVEVOQU5UX1NUQVRVU19BQ1RJVkUQARIbChdURU5BTlRfU1RBVFVTX1NVU1BFTkRFRBACKlwKC1NlY3JldHNNb2RlEhwKGFNFQ1JFVFNfTU9ERV9VTlNQRUNJRklFRBAAEhYKElNFQ1JFVFNfTU9ERV9CTE9DSxABEhcKE1NFQ1JFVFNfTU9ERV9SRURBQ1QQAipuCglLZXlTdGF0dXMSGgoWS0VZX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEUtFWV9TVEFUVVNfQUNUSVZFEAESFgoSS0VZX1NUQVRVU19SRVZPS0VEEAISFgoSS0VZX1NUQVRVU19FWFBJUkVEEAMyowIKC0F1dGhTZXJ2aWNlElAKCVZlcmlmeUtleRIgLnN0cmF0YS5hdXRoLnYxLlZlcmlmeUtleVJlcXVlc3QaIS5zdHJhdGEuYXV0aC52MS5WZXJpZnlLZXlSZXNwb25zZRJnChBXYXRjaFJldm9jYXRpb25zEicuc3RyYXRhLmF1dGgudjEuV2F0Y2hSZXZvY2F0aW9uc1JlcXVlc3QaKC5zdHJhdGEuYXV0aC52MS5XYXRjaFJldm9jYXRpb25zUmVzcG9uc2UwARJZCgxSZWNvcmRFdmVudHMSIy5zdHJhdGEuYXV0aC52MS5SZWNvcmRFdmVudHNSZXF1ZXN0GiQuc3RyYXRhLmF1dGgudjEuUmVjb3JkRXZlbnRzUmVzcG9uc2ViBnByb3RvMw",
+    [file_strata_common_v1_principal, file_strata_common_v1_upstream],
   );
 
 /**
@@ -22,28 +23,72 @@ export const file_strata_auth_v1_auth =
 export const PolicySchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 0);
 
 /**
+ * Describes the message strata.auth.v1.ToolRule.
+ * Use `create(ToolRuleSchema)` to create a new message.
+ */
+export const ToolRuleSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 1);
+
+/**
+ * Describes the message strata.auth.v1.ToolPolicy.
+ * Use `create(ToolPolicySchema)` to create a new message.
+ */
+export const ToolPolicySchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 2);
+
+/**
  * Describes the message strata.auth.v1.ApiKey.
  * Use `create(ApiKeySchema)` to create a new message.
  */
-export const ApiKeySchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 1);
+export const ApiKeySchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 3);
 
 /**
  * Describes the message strata.auth.v1.Tenant.
  * Use `create(TenantSchema)` to create a new message.
  */
-export const TenantSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 2);
+export const TenantSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 4);
+
+/**
+ * Describes the message strata.auth.v1.WatchRevocationsRequest.
+ * Use `create(WatchRevocationsRequestSchema)` to create a new message.
+ */
+export const WatchRevocationsRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 5);
+
+/**
+ * Describes the message strata.auth.v1.WatchRevocationsResponse.
+ * Use `create(WatchRevocationsResponseSchema)` to create a new message.
+ */
+export const WatchRevocationsResponseSchema =
+  /*@__PURE__*/
+  messageDesc(file_strata_auth_v1_auth, 6);
+
+/**
+ * Describes the message strata.auth.v1.SecurityEvent.
+ * Use `create(SecurityEventSchema)` to create a new message.
+ */
+export const SecurityEventSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 7);
+
+/**
+ * Describes the message strata.auth.v1.RecordEventsRequest.
+ * Use `create(RecordEventsRequestSchema)` to create a new message.
+ */
+export const RecordEventsRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 8);
+
+/**
+ * Describes the message strata.auth.v1.RecordEventsResponse.
+ * Use `create(RecordEventsResponseSchema)` to create a new message.
+ */
+export const RecordEventsResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 9);
 
 /**
  * Describes the message strata.auth.v1.VerifyKeyRequest.
  * Use `create(VerifyKeyRequestSchema)` to create a new message.
  */
-export const VerifyKeyRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 3);
+export const VerifyKeyRequestSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 10);
 
 /**
  * Describes the message strata.auth.v1.VerifyKeyResponse.
  * Use `create(VerifyKeyResponseSchema)` to create a new message.
  */
-export const VerifyKeyResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 4);
+export const VerifyKeyResponseSchema = /*@__PURE__*/ messageDesc(file_strata_auth_v1_auth, 11);
 
 /**
  * Describes the enum strata.auth.v1.TenantStatus.
@@ -58,9 +103,21 @@ export const TenantStatusSchema = /*@__PURE__*/ enumDesc(file_strata_auth_v1_aut
 export const TenantStatus = /*@__PURE__*/ tsEnum(TenantStatusSchema);
 
 /**
+ * Describes the enum strata.auth.v1.SecretsMode.
+ */
+export const SecretsModeSchema = /*@__PURE__*/ enumDesc(file_strata_auth_v1_auth, 1);
+
+/**
+ * Credentials (AWS keys, private keys, API tokens) found in a prompt.
+ *
+ * @generated from enum strata.auth.v1.SecretsMode
+ */
+export const SecretsMode = /*@__PURE__*/ tsEnum(SecretsModeSchema);
+
+/**
  * Describes the enum strata.auth.v1.KeyStatus.
  */
-export const KeyStatusSchema = /*@__PURE__*/ enumDesc(file_strata_auth_v1_auth, 1);
+export const KeyStatusSchema = /*@__PURE__*/ enumDesc(file_strata_auth_v1_auth, 2);
 
 /**
  * @generated from enum strata.auth.v1.KeyStatus
@@ -68,7 +125,8 @@ export const KeyStatusSchema = /*@__PURE__*/ enumDesc(file_strata_auth_v1_auth, 
 export const KeyStatus = /*@__PURE__*/ tsEnum(KeyStatusSchema);
 
 /**
- * AuthService is the data plane: the gateway verifies API keys with it.
+ * AuthService is the data plane: gateways verify API keys with it, follow revocations and
+ * report policy events for the audit log.
  *
  * @generated from service strata.auth.v1.AuthService
  */

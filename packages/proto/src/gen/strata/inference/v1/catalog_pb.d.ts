@@ -150,6 +150,21 @@ export declare type Model = Message<"strata.inference.v1.Model"> & {
    * @generated from field: repeated string fallbacks = 12;
    */
   fallbacks: string[];
+
+  /**
+   * Where calls are served, for data residency: the geography of an inference profile ("us",
+   * "eu", "apac", "global", ...) or of the region an in-region model runs in.
+   *
+   * @generated from field: string geography = 13;
+   */
+  geography: string;
+
+  /**
+   * The AWS regions calls may be served in, when known (in-region models); empty for profiles.
+   *
+   * @generated from field: repeated string regions = 14;
+   */
+  regions: string[];
 };
 
 /**

@@ -5,6 +5,7 @@
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message as Message$1 } from "@bufbuild/protobuf";
 import type { Principal } from "../../common/v1/principal_pb.js";
+import type { UpstreamPolicy } from "../../common/v1/upstream_pb.js";
 
 /**
  * Describes the file strata/inference/v1/chat.proto.
@@ -548,6 +549,13 @@ export declare type ChatRequest = Message$1<"strata.inference.v1.ChatRequest"> &
    * @generated from field: string request_id = 8;
    */
   requestId: string;
+
+  /**
+   * Guardrail and account to use for this tenant. Set by the gateway.
+   *
+   * @generated from field: strata.common.v1.UpstreamPolicy upstream = 9;
+   */
+  upstream?: UpstreamPolicy | undefined;
 };
 
 /**

@@ -5,6 +5,7 @@
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Principal } from "../../common/v1/principal_pb.js";
+import type { UpstreamPolicy } from "../../common/v1/upstream_pb.js";
 
 /**
  * Describes the file strata/inference/v1/embedding.proto.
@@ -41,6 +42,13 @@ export declare type EmbedRequest = Message<"strata.inference.v1.EmbedRequest"> &
    * @generated from field: string request_id = 5;
    */
   requestId: string;
+
+  /**
+   * Account to use for this tenant (guardrails do not apply to embeddings). Set by the gateway.
+   *
+   * @generated from field: strata.common.v1.UpstreamPolicy upstream = 6;
+   */
+  upstream?: UpstreamPolicy | undefined;
 };
 
 /**

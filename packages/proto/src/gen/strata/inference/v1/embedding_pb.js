@@ -4,6 +4,7 @@
 
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_strata_common_v1_principal } from "../../common/v1/principal_pb.js";
+import { file_strata_common_v1_upstream } from "../../common/v1/upstream_pb.js";
 
 /**
  * Describes the file strata/inference/v1/embedding.proto.
@@ -11,8 +12,8 @@ import { file_strata_common_v1_principal } from "../../common/v1/principal_pb.js
 export const file_strata_inference_v1_embedding =
   /*@__PURE__*/
   fileDesc(
-    "CiNzdHJhdGEvaW5mZXJlbmNlL3YxL2VtYmVkZGluZy5wcm90bxITc3RyYXRhLmluZmVyZW5jZS52MSKFAQoMRW1iZWRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBmlucHV0cxgCIAMoCRISCgpkaW1lbnNpb25zGAMgASgNEi4KCXByaW5jaXBhbBgEIAEoCzIbLnN0cmF0YS5jb21tb24udjEuUHJpbmNpcGFsEhIKCnJlcXVlc3RfaWQYBSABKAkiHwoJRW1iZWRkaW5nEhIKBnZhbHVlcxgBIAMoAkICEAEiaAoNRW1iZWRSZXNwb25zZRINCgVtb2RlbBgBIAEoCRIyCgplbWJlZGRpbmdzGAIgAygLMh4uc3RyYXRhLmluZmVyZW5jZS52MS5FbWJlZGRpbmcSFAoMaW5wdXRfdG9rZW5zGAMgASgNYgZwcm90bzM",
-    [file_strata_common_v1_principal],
+    "CiNzdHJhdGEvaW5mZXJlbmNlL3YxL2VtYmVkZGluZy5wcm90bxITc3RyYXRhLmluZmVyZW5jZS52MSK5AQoMRW1iZWRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBmlucHV0cxgCIAMoCRISCgpkaW1lbnNpb25zGAMgASgNEi4KCXByaW5jaXBhbBgEIAEoCzIbLnN0cmF0YS5jb21tb24udjEuUHJpbmNpcGFsEhIKCnJlcXVlc3RfaWQYBSABKAkSMgoIdXBzdHJlYW0YBiABKAsyIC5zdHJhdGEuY29tbW9uLnYxLlVwc3RyZWFtUG9saWN5Ih8KCUVtYmVkZGluZxISCgZ2YWx1ZXMYASADKAJCAhABImgKDUVtYmVkUmVzcG9uc2USDQoFbW9kZWwYASABKAkSMgoKZW1iZWRkaW5ncxgCIAMoCzIeLnN0cmF0YS5pbmZlcmVuY2UudjEuRW1iZWRkaW5nEhQKDGlucHV0X3Rva2VucxgDIAEoDWIGcHJvdG8z",
+    [file_strata_common_v1_principal, file_strata_common_v1_upstream],
   );
 
 /**
