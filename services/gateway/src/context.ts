@@ -9,6 +9,7 @@ import type { CatalogCache } from "./catalog.ts";
 import type { ImageFetcher } from "./image-fetcher.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 import { modelAllowed } from "./policy.ts";
+import type { SecurityEventReporter } from "./security-events.ts";
 import type { UsageReporter } from "./usage-reporter.ts";
 
 /** Everything the endpoint handlers share. */
@@ -17,6 +18,8 @@ export interface GatewayDeps {
   metering: Client<typeof MeteringService>;
   catalog: CatalogCache;
   usage: UsageReporter;
+  /** Audits blocked tool calls, credentials found in prompts, refused sources. */
+  securityEvents: SecurityEventReporter;
   metrics: GatewayMetrics;
   imageFetcher: ImageFetcher | undefined;
   maxBodyBytes: number;

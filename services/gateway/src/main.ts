@@ -10,6 +10,7 @@ import { createAuthenticator } from "./authenticator.ts";
 import { createCatalogCache } from "./catalog.ts";
 import { loadGatewayConfig } from "./config.ts";
 import { createImageFetcher } from "./image-fetcher.ts";
+import { createSecurityEventReporter } from "./security-events.ts";
 import { createGatewayServer } from "./server.ts";
 import { createUsageReporter } from "./usage-reporter.ts";
 
@@ -32,6 +33,13 @@ const usage = createUsageReporter({
   timeoutMs: config.STRATA_CONTROL_TIMEOUT_MS,
 });
 
+const securityEvents = createSecurityEventReporter({
+  auth,
+  logger,
+  registry,
+  timeoutMs: config.STRATA_CONTROL_TIMEOUT_MS,
+});
+
 const server = await createGatewayServer({
   authenticate: createAuthenticator({
     auth,
@@ -48,6 +56,7 @@ const server = await createGatewayServer({
     logger,
   }),
   usage,
+  securityEvents,
   imageFetcher:
     config.STRATA_REMOTE_IMAGES === "fetch"
       ? createImageFetcher({
@@ -71,5 +80,8 @@ await runService({
   server,
   config,
   ports: { http: server.port },
-  afterClose: [{ name: "usage", run: () => usage.drain(5_000) }],
+  afterClose: [
+    { name: "usage", run: () => usage.drain(5_000) },
+    { name: "security events", run: () => securityEvents.drain(2_000) },
+  ],
 });
