@@ -10,12 +10,22 @@ import { crc32 } from "node:zlib";
  *   key is rejected without touching the database.
  */
 export const keyPrefix = "sk-strata-";
+/** Admin tokens have the same shape under their own prefix, so neither can pass for the other. */
+export const adminTokenPrefix = "strata-admin-";
 const keyIdLength = 12;
 const secretLength = 43;
 const checksumLength = 6;
-const keyPattern = new RegExp(
-  `^${keyPrefix}([0-9A-Za-z]{${keyIdLength}})_([0-9A-Za-z]{${secretLength}})([0-9A-Za-z]{${checksumLength}})$`,
-);
+const patterns = new Map<string, RegExp>();
+function patternFor(prefix: string): RegExp {
+  let pattern = patterns.get(prefix);
+  if (!pattern) {
+    pattern = new RegExp(
+      `^${prefix}([0-9A-Za-z]{${keyIdLength}})_([0-9A-Za-z]{${secretLength}})([0-9A-Za-z]{${checksumLength}})$`,
+    );
+    patterns.set(prefix, pattern);
+  }
+  return pattern;
+}
 const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 function base62(bytes: Uint8Array, length: number): string {
@@ -42,12 +52,12 @@ export interface GeneratedKey {
   secret: string;
 }
 
-/** Generates a key with a 256-bit secret from the CSPRNG. */
-export function generateKey(): GeneratedKey {
+/** Generates a key (or, with adminTokenPrefix, an admin token) with a 256-bit CSPRNG secret. */
+export function generateKey(prefix = keyPrefix): GeneratedKey {
   // 9 bytes (72 bits) give 12 base62 digits with room to spare; trimmed to exactly 12.
   const keyId = base62(randomBytes(9), keyIdLength).slice(-keyIdLength);
   const secret = base62(randomBytes(32), secretLength);
-  const body = `${keyPrefix}${keyId}_${secret}`;
+  const body = `${prefix}${keyId}_${secret}`;
   return { plaintext: body + checksum(body), keyId, secret };
 }
 
@@ -58,11 +68,11 @@ export interface ParsedKey {
 }
 
 /** Parses a presented key; undefined when malformed or when the checksum does not match. */
-export function parseKey(presented: string): ParsedKey | undefined {
-  const match = keyPattern.exec(presented);
+export function parseKey(presented: string, prefix = keyPrefix): ParsedKey | undefined {
+  const match = patternFor(prefix).exec(presented);
   if (!match) return undefined;
   const [, keyId = "", secret = "", sum = ""] = match;
-  if (checksum(`${keyPrefix}${keyId}_${secret}`) !== sum) return undefined;
+  if (checksum(`${prefix}${keyId}_${secret}`) !== sum) return undefined;
   return { keyId, secret };
 }
 
@@ -71,7 +81,7 @@ export function parseKey(presented: string): ParsedKey | undefined {
  * anything else the first and last characters, like OpenAI's "sk-abc...wxyz".
  */
 export function maskKey(presented: string): string {
-  const parsed = keyPattern.exec(presented);
+  const parsed = patternFor(keyPrefix).exec(presented);
   if (parsed) return `${keyPrefix}${parsed[1]}_…`;
   if (presented.length <= 8) return "…";
   return `${presented.slice(0, 3)}…${presented.slice(-4)}`;

@@ -16,7 +16,11 @@ const schema = z.object({
     .default("strata-"),
   /** Create missing tables at start (local stack); in AWS the IaC template owns them. */
   STRATA_CREATE_TABLES: flag(false),
-  /** Comma-separated hex SHA-256 hashes of the admin tokens accepted on the admin port. */
+  /**
+   * Bootstrap (break-glass) admin tokens: comma-separated hex SHA-256 hashes, each optionally
+   * followed by `:<unix seconds>` after which it stops working. Day-to-day admin tokens are issued
+   * by the admin API instead (hashed, time-bound, optionally scoped to a tenant).
+   */
   STRATA_ADMIN_TOKEN_SHA256: z
     .string()
     .default("")
@@ -26,11 +30,32 @@ const schema = z.object({
         .map((s) => s.trim().toLowerCase())
         .filter(Boolean),
     )
-    .pipe(z.array(z.string().regex(/^[0-9a-f]{64}$/, "must be hex SHA-256 hashes"))),
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[0-9a-f]{64}(:\d+)?$/, "must be hex SHA-256 hashes, optionally :<unix seconds>"),
+      ),
+    )
+    .transform((entries) =>
+      entries.map((entry) => {
+        const [sha256 = "", expires] = entry.split(":");
+        return { sha256, expiresAtMs: expires ? Number(expires) * 1000 : undefined };
+      }),
+    ),
   /** Optional server-side pepper for key hashes (from a Secret). Changing it invalidates keys. */
   STRATA_KEY_PEPPER: z.string().min(16).optional(),
   /** Maximum and default lifetime of a key. */
   STRATA_KEY_MAX_AGE_DAYS: positiveInt(90),
+  /** How long a rotated key keeps working by default. */
+  STRATA_KEY_ROTATION_OVERLAP_DAYS: positiveInt(14),
+  /** Keys expiring within this many days are flagged and counted in strata_auth_keys_expiring_soon. */
+  STRATA_KEY_EXPIRY_WARNING_DAYS: positiveInt(14),
+  /** Default and maximum lifetime of admin tokens issued by the admin API. */
+  STRATA_ADMIN_TOKEN_TTL_HOURS: positiveInt(24),
+  STRATA_ADMIN_TOKEN_MAX_TTL_HOURS: positiveInt(24 * 30),
+  /** How often the shared change feed is read: the bound on revocation propagation. */
+  STRATA_CHANGE_FEED_POLL_MS: positiveInt(250),
   /** How long gateways may cache a successful verification. */
   STRATA_VERIFY_CACHE_TTL_MS: positiveInt(10_000),
 });

@@ -25,9 +25,14 @@ const server = await createAuthServer({
   host: config.STRATA_HOST,
   port: config.STRATA_PORT,
   adminPort: config.STRATA_ADMIN_PORT,
-  adminTokenHashes: config.STRATA_ADMIN_TOKEN_SHA256,
+  bootstrapTokens: config.STRATA_ADMIN_TOKEN_SHA256,
   pepper: config.STRATA_KEY_PEPPER,
   keyMaxAgeDays: config.STRATA_KEY_MAX_AGE_DAYS,
+  rotationOverlapDays: config.STRATA_KEY_ROTATION_OVERLAP_DAYS,
+  expiryWarningDays: config.STRATA_KEY_EXPIRY_WARNING_DAYS,
+  adminTokenTtlHours: config.STRATA_ADMIN_TOKEN_TTL_HOURS,
+  adminTokenMaxTtlHours: config.STRATA_ADMIN_TOKEN_MAX_TTL_HOURS,
+  changeFeedPollMs: config.STRATA_CHANGE_FEED_POLL_MS,
   verifyCacheTtlMs: config.STRATA_VERIFY_CACHE_TTL_MS,
 });
 await runService({

@@ -4,7 +4,7 @@ import { type LocalDynamo, startDynalite } from "@strata/devstack";
 import { createDynamoClient, ensureTables } from "@strata/dynamodb";
 import { fromConnectError } from "@strata/errors";
 import { bearerAuth, createLogger, createRpcClient, createRpcTransport } from "@strata/platform";
-import { AuthAdminService, AuthService, KeyStatus } from "@strata/proto";
+import { AuthAdminService, AuthService, KeyStatus, SecretsMode, TenantStatus } from "@strata/proto";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthServer, createAuthServer } from "./server.ts";
@@ -29,7 +29,9 @@ beforeAll(async () => {
     host: "127.0.0.1",
     port: 0,
     adminPort: 0,
-    adminTokenHashes: [createHash("sha256").update(adminToken).digest("hex")],
+    bootstrapTokens: [{ sha256: createHash("sha256").update(adminToken).digest("hex") }],
+    changeFeedPollMs: 50,
+    watchHeartbeatMs: 200,
     keyMaxAgeDays: 90,
     verifyCacheTtlMs: 10_000,
   });
@@ -139,5 +141,212 @@ describe("auth service", () => {
     expect(
       (await failure(admin().createKey({ tenantId: "acme", ttlSeconds: 91 * 86_400 }))).param,
     ).toBe("ttl_seconds");
+  });
+});
+
+describe("key lifecycle", () => {
+  it("rotates a key: both work during the overlap, only the new one after", async () => {
+    const { key, secret: oldSecret } = await admin().createKey({
+      tenantId: "acme",
+      name: "rotating",
+    });
+    const rotated = await admin().rotateKey({ keyId: key?.keyId ?? "", overlapSeconds: 1 });
+    expect(rotated.key?.rotatedFromKeyId).toBe(key?.keyId);
+    expect(rotated.previous?.rotatedToKeyId).toBe(rotated.key?.keyId);
+    expect(rotated.key?.name).toBe("rotating");
+    await auth().verifyKey({ apiKey: oldSecret });
+    await auth().verifyKey({ apiKey: rotated.secret });
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await failure(auth().verifyKey({ apiKey: oldSecret }))).openaiCode).toBe(
+      "expired_api_key",
+    );
+    await auth().verifyKey({ apiKey: rotated.secret });
+    expect((await failure(admin().rotateKey({ keyId: key?.keyId ?? "" }))).param).toBe("key_id");
+  });
+
+  it("caps a rotated key's remaining life at the default overlap of 14 days", async () => {
+    const { key } = await admin().createKey({ tenantId: "acme" });
+    const before = Date.now();
+    const { previous } = await admin().rotateKey({ keyId: key?.keyId ?? "" });
+    expect(previous?.expiresAtMs).toBeGreaterThanOrEqual(before + 14 * 86_400_000);
+    expect(previous?.expiresAtMs).toBeLessThan(Date.now() + 14 * 86_400_000 + 1);
+  });
+
+  it("flags keys that expire within the warning window", async () => {
+    const soon = await admin().createKey({ tenantId: "acme", ttlSeconds: 3 * 86_400 });
+    const later = await admin().createKey({ tenantId: "acme", ttlSeconds: 60 * 86_400 });
+    const shown = await admin().getKey({ keyId: soon.key?.keyId ?? "" });
+    expect(shown.key?.expiringSoon).toBe(true);
+    expect((await admin().getKey({ keyId: later.key?.keyId ?? "" })).key?.expiringSoon).toBe(false);
+  });
+
+  it("pushes a revocation to watchers within the feed's poll interval", async () => {
+    const { key } = await admin().createKey({ tenantId: "acme" });
+    const abort = new AbortController();
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const event of auth().watchRevocations({}, { signal: abort.signal })) {
+        if (event.event.case === "revokedKeyId") {
+          seen.push(event.event.value);
+          abort.abort();
+        }
+      }
+    })().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    const revokedAt = Date.now();
+    await admin().revokeKey({ keyId: key?.keyId ?? "" });
+    await watching;
+    expect(seen).toEqual([key?.keyId]);
+    expect(Date.now() - revokedAt).toBeLessThan(2_000);
+  });
+
+  it("suspends a tenant: its keys are refused with 403 at once, and work again when reactivated", async () => {
+    await admin().createTenant({ tenantId: "suspendme" });
+    const { secret } = await admin().createKey({ tenantId: "suspendme" });
+    await auth().verifyKey({ apiKey: secret });
+    await admin().updateTenant({ tenantId: "suspendme", status: TenantStatus.SUSPENDED });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await failure(auth().verifyKey({ apiKey: secret }))).reason).toBe("permission_denied");
+    await admin().updateTenant({ tenantId: "suspendme", status: TenantStatus.ACTIVE });
+    await new Promise((r) => setTimeout(r, 200));
+    await auth().verifyKey({ apiKey: secret });
+  });
+
+  it.each([
+    [{ guardrail: { identifier: "g", version: "1" } }, "policy.guardrail"],
+    [{ contentLogging: true }, "policy.content_logging"],
+    [{ allowedSourceCidrs: ["10.0.0.0/33"] }, "policy.allowed_source_cidrs[0]"],
+    [{ allowedRegions: ["mars"] }, "policy.allowed_regions[0]"],
+    [{ allowedEndpoints: ["completions"] }, "policy.allowed_endpoints[0]"],
+    [
+      {
+        toolPolicy: {
+          enforced: true,
+          allowed: [{ name: "fs_read", argumentsSchemaJson: "{nope" }],
+        },
+      },
+      "policy.tool_policy.allowed[0].arguments_schema_json",
+    ],
+  ])("refuses key policy %j naming %s", async (policy, param) => {
+    const error = await failure(admin().createKey({ tenantId: "acme", policy }));
+    expect([error.reason, error.param]).toEqual(["invalid_request", param]);
+  });
+
+  it("stores a tenant's full policy and returns it", async () => {
+    const policy = {
+      allowedSourceCidrs: ["10.0.0.0/8", "2001:db8::/32"],
+      allowedRegions: ["eu"],
+      guardrail: { identifier: "gr-1", version: "DRAFT" },
+      crossAccount: { roleArn: "arn:aws:iam::123456789012:role/strata", externalId: "ext-123" },
+      toolPolicy: {
+        enforced: true,
+        allowed: [{ name: "fs_*", argumentsSchemaJson: '{"type":"object"}' }],
+      },
+      secrets: SecretsMode.BLOCK,
+    };
+    const { tenant } = await admin().createTenant({ tenantId: "policied", policy });
+    expect(tenant?.policy).toMatchObject(policy);
+    const { secret } = await admin().createKey({ tenantId: "policied" });
+    expect((await auth().verifyKey({ apiKey: secret })).tenantPolicy).toMatchObject(policy);
+  });
+});
+
+describe("admin tokens and tenant isolation", () => {
+  const scoped = async (tenantId: string) => {
+    const { secret } = await admin().createAdminToken({
+      name: `${tenantId}-admin`,
+      tenantId,
+      ttlSeconds: 600,
+    });
+    return admin(secret);
+  };
+
+  it("limits a tenant-scoped admin token to its own tenant's keys and audit", async () => {
+    await admin().createTenant({ tenantId: "alpha" });
+    await admin().createTenant({ tenantId: "beta" });
+    const betaKey = await admin().createKey({ tenantId: "beta", name: "beta-key" });
+    const alphaAdmin = await scoped("alpha");
+
+    const own = await alphaAdmin.createKey({ tenantId: "alpha", name: "mine" });
+    expect(own.secret).toMatch(/^sk-strata-/);
+    expect((await alphaAdmin.listKeys({})).keys.every((k) => k.tenantId === "alpha")).toBe(true);
+    expect((await failure(alphaAdmin.listKeys({ tenantId: "beta" }))).reason).toBe(
+      "permission_denied",
+    );
+    expect((await failure(alphaAdmin.createKey({ tenantId: "beta" }))).reason).toBe(
+      "permission_denied",
+    );
+    expect((await failure(alphaAdmin.getKey({ keyId: betaKey.key?.keyId ?? "" }))).reason).toBe(
+      "not_found",
+    );
+    expect((await failure(alphaAdmin.revokeKey({ keyId: betaKey.key?.keyId ?? "" }))).reason).toBe(
+      "not_found",
+    );
+    expect((await failure(alphaAdmin.rotateKey({ keyId: betaKey.key?.keyId ?? "" }))).reason).toBe(
+      "not_found",
+    );
+    expect((await failure(alphaAdmin.listAuditEvents({ tenantId: "beta" }))).reason).toBe(
+      "permission_denied",
+    );
+    expect((await alphaAdmin.listAuditEvents({})).events.every((e) => e.tenantId === "alpha")).toBe(
+      true,
+    );
+    expect((await alphaAdmin.listTenants({})).tenants.map((t) => t.tenantId)).toEqual(["alpha"]);
+    expect((await failure(alphaAdmin.createTenant({ tenantId: "gamma" }))).reason).toBe(
+      "permission_denied",
+    );
+    expect((await failure(alphaAdmin.createAdminToken({ name: "escalate" }))).reason).toBe(
+      "permission_denied",
+    );
+    expect((await failure(alphaAdmin.updateTenant({ tenantId: "alpha", policy: {} }))).reason).toBe(
+      "permission_denied",
+    );
+    // Beta's key still works: nothing alpha's admin did reached it.
+    await auth().verifyKey({ apiKey: betaKey.secret });
+  });
+
+  it("stops accepting an admin token once revoked or expired", async () => {
+    const { secret, token } = await admin().createAdminToken({ name: "short", ttlSeconds: 1 });
+    await admin(secret).listTenants({});
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await failure(admin(secret).listTenants({}))).reason).toBe("unauthenticated");
+    const other = await admin().createAdminToken({ name: "revoked" });
+    await admin().revokeAdminToken({ tokenId: other.token?.tokenId ?? "" });
+    expect((await failure(admin(other.secret).listTenants({}))).reason).toBe("unauthenticated");
+    const listed = await admin().listAdminTokens({});
+    expect(JSON.stringify(listed)).not.toContain(secret.slice(26));
+    expect(listed.tokens.map((t) => t.tokenId)).toContain(token?.tokenId);
+  });
+
+  it("audits every admin action and every refused call, without token material", async () => {
+    await admin().createKey({ tenantId: "acme", name: "audited" });
+    await failure(admin("sk-strata-guess").listTenants({}));
+    const { events } = await admin().listAuditEvents({ limit: 1000 });
+    const actions = events.map((e) => `${e.action}:${e.result}`);
+    expect(actions).toContain("key.create:success");
+    expect(actions).toContain("ListTenants:denied");
+    expect(JSON.stringify(events)).not.toContain(adminToken);
+    expect(JSON.stringify(events)).not.toContain("sk-strata-guess");
+    const denied = events.find((e) => e.result === "denied");
+    expect(denied?.source).toMatch(/127\.0\.0\.1/);
+  });
+
+  it("records gateway security events in the audit log", async () => {
+    await auth().recordEvents({
+      events: [
+        {
+          principal: { tenantId: "acme", keyId: "k1" },
+          action: "tool_call.blocked",
+          target: "fs_write",
+          requestId: "req_1",
+        },
+      ],
+    });
+    const { events } = await admin().listAuditEvents({ tenantId: "acme" });
+    expect(events.find((e) => e.action === "tool_call.blocked")).toMatchObject({
+      result: "blocked",
+      target: "fs_write",
+      actor: "key:k1",
+    });
   });
 });

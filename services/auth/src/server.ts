@@ -3,13 +3,16 @@ import {
   createHealthService,
   createRpcServer,
   type Logger,
-  type RpcServer,
+  remoteAddressKey,
 } from "@strata/platform";
 import { AuthAdminService, AuthService } from "@strata/proto";
-import { Counter, type Registry } from "prom-client";
-import { adminTokenInterceptor, createAdminService } from "./admin.ts";
+import { Counter, Gauge, type Registry } from "prom-client";
+import { createAdminService } from "./admin.ts";
+import { adminAuthInterceptor, type BootstrapToken } from "./admin-auth.ts";
+import { createChangeFeed } from "./change-feed.ts";
 import type { AuthStore } from "./store.ts";
 import { createKeyVerifier } from "./verify.ts";
+import { watchRevocations } from "./watch.ts";
 
 /** What the auth server needs; main.ts builds it from the configuration. */
 export interface AuthServerDeps {
@@ -19,10 +22,17 @@ export interface AuthServerDeps {
   host: string;
   port: number;
   adminPort: number;
-  adminTokenHashes: readonly string[];
+  bootstrapTokens: readonly BootstrapToken[];
   pepper?: string | undefined;
   keyMaxAgeDays: number;
+  rotationOverlapDays?: number;
+  expiryWarningDays?: number;
+  adminTokenTtlHours?: number;
+  adminTokenMaxTtlHours?: number;
   verifyCacheTtlMs: number;
+  /** How often the change feed is read (revocation propagation). */
+  changeFeedPollMs?: number;
+  watchHeartbeatMs?: number;
 }
 
 /** The running auth service: a data-plane server and an admin server on separate ports. */
@@ -34,34 +44,102 @@ export interface AuthServer {
   close(graceMs: number): Promise<void>;
 }
 
+/** Counts active keys expiring within the warning window per tenant, refreshed every minute. */
+function expiryGauge(deps: AuthServerDeps, warningMs: number) {
+  const gauge = new Gauge({
+    name: "strata_auth_keys_expiring_soon",
+    help: "Active API keys that expire within the warning window, per tenant: rotate them.",
+    labelNames: ["tenant"],
+    registers: [deps.registry],
+  });
+  const refresh = async () => {
+    const at = Date.now();
+    const counts = new Map<string, number>();
+    for (const key of await deps.store.listKeys()) {
+      const active = key.revokedAtMs === undefined && key.expiresAtMs > at && !key.rotatedToKeyId;
+      if (active && key.expiresAtMs - at <= warningMs)
+        counts.set(key.tenantId, (counts.get(key.tenantId) ?? 0) + 1);
+    }
+    gauge.reset();
+    for (const [tenant, count] of counts) gauge.set({ tenant }, count);
+  };
+  const timer = setInterval(
+    () => refresh().catch((err) => deps.logger.warn({ err }, "key expiry scan failed")),
+    60_000,
+  );
+  timer.unref();
+  void refresh().catch(() => undefined);
+  return () => clearInterval(timer);
+}
+
 export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer> {
+  const expiryWarningDays = deps.expiryWarningDays ?? 14;
   const verifications = new Counter({
     name: "strata_auth_key_verifications_total",
     help: "API key verifications by result.",
     labelNames: ["result"],
     registers: [deps.registry],
   });
-  const verifyKey = createKeyVerifier({
+  const verifier = createKeyVerifier({
     store: deps.store,
     pepper: deps.pepper,
     cacheTtlMs: deps.verifyCacheTtlMs,
     onResult: (result) => verifications.inc({ result }),
   });
+  const feed = createChangeFeed({
+    store: deps.store,
+    logger: deps.logger,
+    pollMs: deps.changeFeedPollMs ?? 250,
+  });
+  // This replica's own tenant cache follows the feed too, so a suspension applies at once.
+  feed.subscribe((change) => {
+    if (change.tenantId) verifier.forgetTenant(change.tenantId);
+  });
+  const stopExpiryGauge = expiryGauge(deps, expiryWarningDays * 86_400_000);
   const health = createHealthService([AuthService.typeName, AuthAdminService.typeName]);
-  const data: RpcServer = await createRpcServer({
+  const data = await createRpcServer({
     host: deps.host,
     port: deps.port,
     logger: deps.logger,
     routes(router: ConnectRouter) {
       health.register(router);
-      router.service(AuthService, { verifyKey: (req) => verifyKey(req) });
+      router.service(AuthService, {
+        verifyKey: (req) => verifier.verifyKey(req),
+        watchRevocations: (_, ctx) =>
+          watchRevocations(feed, ctx.signal, deps.watchHeartbeatMs ?? 5_000),
+        async recordEvents(req, ctx) {
+          const source = ctx.values.get(remoteAddressKey);
+          await Promise.all(
+            req.events.map((event) =>
+              deps.store.appendAudit({
+                tenantId: event.principal?.tenantId || "-",
+                actor: `key:${event.principal?.keyId ?? "-"}`,
+                action: event.action,
+                target: event.target,
+                result: "blocked",
+                source: event.source || source,
+                detail: [event.detail, event.requestId && `request ${event.requestId}`]
+                  .filter(Boolean)
+                  .join("; "),
+              }),
+            ),
+          );
+          return {};
+        },
+      });
     },
   });
-  const admin: RpcServer = await createRpcServer({
+  const admin = await createRpcServer({
     host: deps.host,
     port: deps.adminPort,
     logger: deps.logger,
-    interceptors: [adminTokenInterceptor(deps.adminTokenHashes, deps.store)],
+    interceptors: [
+      adminAuthInterceptor({
+        store: deps.store,
+        bootstrapTokens: deps.bootstrapTokens,
+        pepper: deps.pepper,
+      }),
+    ],
     routes(router: ConnectRouter) {
       router.service(
         AuthAdminService,
@@ -69,6 +147,10 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
           store: deps.store,
           pepper: deps.pepper,
           keyMaxAgeDays: deps.keyMaxAgeDays,
+          rotationOverlapDays: deps.rotationOverlapDays ?? 14,
+          expiryWarningDays,
+          adminTokenTtlHours: deps.adminTokenTtlHours ?? 24,
+          adminTokenMaxTtlHours: deps.adminTokenMaxTtlHours ?? 24 * 30,
         }),
       );
     },
@@ -79,6 +161,8 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
     setServing: (serving) => health.setServing(serving),
     isServing: () => health.isServing(),
     close: async (graceMs) => {
+      feed.close();
+      stopExpiryGauge();
       await Promise.all([data.close(graceMs), admin.close(graceMs)]);
     },
   };

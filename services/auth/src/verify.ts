@@ -46,7 +46,7 @@ export function createKeyVerifier({
     throw new StrataError("unauthenticated", message, { code });
   };
 
-  return async function verifyKey(req: VerifyKeyRequest): Promise<VerifyKeyResponse> {
+  const verifyKey = async (req: VerifyKeyRequest): Promise<VerifyKeyResponse> => {
     const incorrect = `Incorrect API key provided: ${maskKey(req.apiKey)}. You can obtain an API key from your Strata administrator.`;
     const parsed = parseKey(req.apiKey);
     if (!parsed) return reject("malformed", incorrect);
@@ -81,5 +81,10 @@ export function createKeyVerifier({
       cacheTtlMs: Math.max(0, Math.min(cacheTtlMs, untilExpiry)),
       expiresAtMs: key.expiresAtMs,
     });
+  };
+  return {
+    verifyKey,
+    /** Drops a tenant from the short tenant cache (it changed: suspended, policy edited). */
+    forgetTenant: (tenantId: string) => tenants.delete(tenantId),
   };
 }
