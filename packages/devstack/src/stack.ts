@@ -103,7 +103,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       STRATA_CREATE_TABLES: "true",
     };
     const bedrockEnv: Record<string, string> = emulatorUrl
-      ? { STRATA_BEDROCK_ENDPOINT: emulatorUrl, STRATA_BEDROCK_REGION: "us-east-1" }
+      ? // The emulator also stands in for STS (cross-account tenants assume roles through it).
+        { STRATA_BEDROCK_ENDPOINT: emulatorUrl, STRATA_BEDROCK_REGION: "us-east-1", STRATA_STS_ENDPOINT: emulatorUrl }
       : options.awsRegion
         ? { STRATA_BEDROCK_REGION: options.awsRegion }
         : {};

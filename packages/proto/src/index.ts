@@ -5,6 +5,7 @@ export * from "./gen/strata/auth/v1/admin_pb.js";
 export * from "./gen/strata/auth/v1/auth_pb.js";
 export * from "./gen/strata/common/v1/error_pb.js";
 export * from "./gen/strata/common/v1/principal_pb.js";
+export * from "./gen/strata/common/v1/upstream_pb.js";
 export * from "./gen/strata/inference/v1/catalog_pb.js";
 export * from "./gen/strata/inference/v1/chat_pb.js";
 export * from "./gen/strata/inference/v1/embedding_pb.js";

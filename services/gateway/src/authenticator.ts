@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Client } from "@connectrpc/connect";
 import { asStrataError, StrataError } from "@strata/errors";
+import type { Logger } from "@strata/platform";
 import type { AuthService, Principal, VerifyKeyResponse } from "@strata/proto";
 import { LRUCache } from "lru-cache";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { PolicyLayers } from "./policy.ts";
 
 /** Who a request is for, and what they may do. */
@@ -14,10 +16,22 @@ export interface Caller {
 /** Options of createAuthenticator. */
 export interface AuthenticatorOptions {
   auth: Client<typeof AuthService>;
+  logger: Logger;
+  registry: Registry;
   timeoutMs: number;
   maxTtlMs: number;
   negativeTtlMs: number;
+  /** Cache lifetime while the revocation watch is down: revocations then apply within it. */
+  unwatchedTtlMs?: number;
   maxEntries?: number;
+}
+
+/** Verifies API keys, with a cache that follows auth's revocations. */
+export interface Authenticator {
+  authenticate(authorization: string | undefined, sourceIp: string): Promise<Caller>;
+  /** Follows auth's WatchRevocations until close(); reconnects with backoff. */
+  watch(): void;
+  close(): void;
 }
 
 type Entry = { ok: true; caller: Caller } | { ok: false; error: StrataError };
@@ -36,18 +50,68 @@ export function bearerToken(header: string | undefined): string | undefined {
 /**
  * Verifies API keys through the auth service, with a bounded cache in front: successful answers
  * for as long as auth allows (never past the key's expiry, never longer than maxTtlMs), refusals
- * for a short time. The cache is keyed by the key's SHA-256, not the key, and concurrent requests
- * with the same uncached key share one call.
+ * briefly. The cache is keyed by the key's SHA-256, not the key; concurrent requests with the same
+ * uncached key share one call. Revocations and tenant changes arrive over auth's WatchRevocations
+ * stream and evict the affected entries at once; while that stream is down, entries live at most
+ * `unwatchedTtlMs`, and the cache is emptied whenever the stream (re)connects, so a revocation is
+ * never missed for longer than that.
  */
-export function createAuthenticator({
-  auth,
-  timeoutMs,
-  maxTtlMs,
-  negativeTtlMs,
-  maxEntries = 100_000,
-}: AuthenticatorOptions) {
-  const cache = new LRUCache<string, Entry>({ max: maxEntries, ttlAutopurge: false });
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const {
+    auth,
+    logger,
+    timeoutMs,
+    maxTtlMs,
+    negativeTtlMs,
+    unwatchedTtlMs = 1_000,
+    maxEntries = 100_000,
+  } = options;
+  const cache = new LRUCache<string, Entry>({
+    max: maxEntries,
+    dispose: (entry, cacheKey) => {
+      if (entry.ok) unindex(entry.caller.principal, cacheKey);
+    },
+  });
+  const byKeyId = new Map<string, Set<string>>();
+  const byTenant = new Map<string, Set<string>>();
   const inflight = new Map<string, Promise<Entry>>();
+  let watching = false;
+  let closed = false;
+  let abort: AbortController | undefined;
+
+  const watchUp = new Gauge({
+    name: "strata_gateway_revocation_watch_up",
+    help: "1 while the gateway follows auth's revocation stream.",
+    registers: [options.registry],
+    collect() {
+      this.set(watching ? 1 : 0);
+    },
+  });
+  void watchUp;
+  const evictions = new Counter({
+    name: "strata_gateway_key_cache_evictions_total",
+    help: "Cached key verifications dropped because auth reported a revocation or tenant change.",
+    labelNames: ["reason"],
+    registers: [options.registry],
+  });
+
+  function index(map: Map<string, Set<string>>, id: string, cacheKey: string) {
+    let set = map.get(id);
+    if (!set) map.set(id, (set = new Set()));
+    set.add(cacheKey);
+  }
+  function unindex(principal: Principal, cacheKey: string) {
+    byKeyId.get(principal.keyId)?.delete(cacheKey);
+    if (byKeyId.get(principal.keyId)?.size === 0) byKeyId.delete(principal.keyId);
+    byTenant.get(principal.tenantId)?.delete(cacheKey);
+    if (byTenant.get(principal.tenantId)?.size === 0) byTenant.delete(principal.tenantId);
+  }
+  const evict = (map: Map<string, Set<string>>, id: string, reason: string) => {
+    for (const cacheKey of [...(map.get(id) ?? [])]) {
+      cache.delete(cacheKey);
+      evictions.inc({ reason });
+    }
+  };
 
   const verify = async (apiKey: string, sourceIp: string, cacheKey: string): Promise<Entry> => {
     let entry: Entry;
@@ -63,7 +127,11 @@ export function createAuthenticator({
         ok: true,
         caller: { principal, policy: { tenant: res.tenantPolicy, key: res.keyPolicy } },
       };
-      ttl = Math.min(maxTtlMs, res.cacheTtlMs);
+      ttl = Math.min(
+        maxTtlMs,
+        res.cacheTtlMs,
+        watching ? Number.POSITIVE_INFINITY : unwatchedTtlMs,
+      );
     } catch (error) {
       const strata = asStrataError(error);
       // Only definite answers about the key are cached; an unreachable auth service is not.
@@ -72,27 +140,71 @@ export function createAuthenticator({
       entry = { ok: false, error: strata };
       ttl = negativeTtlMs;
     }
-    if (ttl > 0) cache.set(cacheKey, entry, { ttl });
+    if (ttl > 0) {
+      cache.set(cacheKey, entry, { ttl });
+      if (entry.ok) {
+        index(byKeyId, entry.caller.principal.keyId, cacheKey);
+        index(byTenant, entry.caller.principal.tenantId, cacheKey);
+      }
+    }
     return entry;
   };
 
-  return async function authenticate(
-    authorization: string | undefined,
-    sourceIp: string,
-  ): Promise<Caller> {
-    const apiKey = bearerToken(authorization);
-    if (!apiKey) throw new StrataError("unauthenticated", missingKey, { code: "missing_api_key" });
-    const cacheKey = createHash("sha256").update(apiKey).digest("base64url");
-    let entry = cache.get(cacheKey);
-    if (!entry) {
-      let pending = inflight.get(cacheKey);
-      if (!pending) {
-        pending = verify(apiKey, sourceIp, cacheKey).finally(() => inflight.delete(cacheKey));
-        inflight.set(cacheKey, pending);
+  const follow = async () => {
+    let failures = 0;
+    while (!closed) {
+      abort = new AbortController();
+      try {
+        for await (const message of auth.watchRevocations({}, { signal: abort.signal })) {
+          const event = message.event;
+          if (!watching) {
+            // Connected: anything cached before may have missed a revocation.
+            cache.clear();
+            watching = true;
+            failures = 0;
+            logger.info("following auth's revocations");
+          }
+          if (event.case === "revokedKeyId") evict(byKeyId, event.value, "revoked");
+          else if (event.case === "changedTenantId") evict(byTenant, event.value, "tenant_changed");
+        }
+      } catch (err) {
+        if (!closed)
+          logger.warn(
+            { err: asStrataError(err).cause ?? err },
+            "revocation watch lost; caching briefly until it is back",
+          );
       }
-      entry = await pending;
+      watching = false;
+      if (closed) return;
+      failures++;
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** failures)).unref());
     }
-    if (!entry.ok) throw entry.error;
-    return entry.caller;
+  };
+
+  return {
+    async authenticate(authorization, sourceIp) {
+      const apiKey = bearerToken(authorization);
+      if (!apiKey)
+        throw new StrataError("unauthenticated", missingKey, { code: "missing_api_key" });
+      const cacheKey = createHash("sha256").update(apiKey).digest("base64url");
+      let entry = cache.get(cacheKey);
+      if (!entry) {
+        let pending = inflight.get(cacheKey);
+        if (!pending) {
+          pending = verify(apiKey, sourceIp, cacheKey).finally(() => inflight.delete(cacheKey));
+          inflight.set(cacheKey, pending);
+        }
+        entry = await pending;
+      }
+      if (!entry.ok) throw entry.error;
+      return entry.caller;
+    },
+    watch() {
+      void follow();
+    },
+    close() {
+      closed = true;
+      abort?.abort();
+    },
   };
 }

@@ -18,6 +18,23 @@ const schema = z.object({
   STRATA_CONTROL_TIMEOUT_MS: positiveInt(2_000),
   /** Upper bound on how long a key verification is cached (auth may ask for less). */
   STRATA_AUTH_CACHE_MAX_TTL_MS: positiveInt(10_000),
+  /** Cache lifetime of verifications while auth's revocation stream is down. */
+  STRATA_AUTH_UNWATCHED_TTL_MS: positiveInt(1_000),
+  /**
+   * CIDRs of the proxies in front of the gateway (load balancer, ingress) whose forwarding header
+   * is believed for the client's address; comma-separated. Empty: the socket's address is used.
+   */
+  STRATA_TRUSTED_PROXY_CIDRS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  /** The forwarding header trusted proxies set. */
+  STRATA_CLIENT_IP_HEADER: z.string().min(1).default("x-forwarded-for"),
   /** How long a refused key is remembered, sparing auth from repeated bad keys. */
   STRATA_AUTH_NEGATIVE_TTL_MS: positiveInt(2_000),
   /** How often the model catalog is refreshed from inference. */

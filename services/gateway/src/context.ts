@@ -2,13 +2,19 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Client } from "@connectrpc/connect";
 import { StrataError } from "@strata/errors";
 import type { Logger } from "@strata/platform";
-import type { InferenceService, MeteringService, Model, ModelKind } from "@strata/proto";
+import type {
+  InferenceService,
+  MeteringService,
+  Model,
+  ModelKind,
+  UpstreamPolicy,
+} from "@strata/proto";
 import { ModelKind as Kind } from "@strata/proto";
 import type { Caller } from "./authenticator.ts";
 import type { CatalogCache } from "./catalog.ts";
 import type { ImageFetcher } from "./image-fetcher.ts";
 import type { GatewayMetrics } from "./metrics.ts";
-import { modelAllowed } from "./policy.ts";
+import { modelAllowed, regionAllowed } from "./policy.ts";
 import type { SecurityEventReporter } from "./security-events.ts";
 import type { UsageReporter } from "./usage-reporter.ts";
 
@@ -41,6 +47,10 @@ export interface RequestContext {
   /** Aborted when the client goes away before the response is complete. */
   signal: AbortSignal;
   caller: Caller;
+  /** The client's address (the socket's, or a trusted proxy's forwarding header). */
+  sourceIp: string;
+  /** What inference applies to this tenant's calls (guardrail, account), from the tenant policy. */
+  upstream: UpstreamPolicy | undefined;
   /** Set once known, for metrics and the access log. */
   model?: string;
 }
@@ -77,6 +87,13 @@ export async function resolveModel(
         param: "model",
         code: "model_not_allowed",
       },
+    );
+  }
+  if (!regionAllowed(caller.policy, model)) {
+    throw new StrataError(
+      "permission_denied",
+      `The model \`${name}\` is served from ${model.geography || model.regions.join(", ")}, outside the regions your tenant allows.`,
+      { param: "model", code: "region_not_allowed" },
     );
   }
   if (model.kind !== kind) {

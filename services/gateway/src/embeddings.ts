@@ -42,6 +42,7 @@ export async function handleEmbeddings(
         dimensions: request.dimensions ?? 0,
         principal: ctx.caller.principal,
         requestId: ctx.requestId,
+        upstream: ctx.upstream,
       },
       {
         signal: ctx.signal,

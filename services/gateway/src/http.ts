@@ -65,8 +65,3 @@ export function sendError(res: ServerResponse, error: StrataError): void {
   }
   sendJson(res, rendered.status, rendered.body, rendered.headers);
 }
-
-/** The client's address on the socket. */
-export function sourceAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? "";
-}

@@ -8,6 +8,7 @@ import {
 import { AuthService, InferenceService, MeteringService } from "@strata/proto";
 import { createAuthenticator } from "./authenticator.ts";
 import { createCatalogCache } from "./catalog.ts";
+import { createClientIpResolver } from "./client-ip.ts";
 import { loadGatewayConfig } from "./config.ts";
 import { createImageFetcher } from "./image-fetcher.ts";
 import { createSecurityEventReporter } from "./security-events.ts";
@@ -40,12 +41,22 @@ const securityEvents = createSecurityEventReporter({
   timeoutMs: config.STRATA_CONTROL_TIMEOUT_MS,
 });
 
+const authenticator = createAuthenticator({
+  auth,
+  logger,
+  registry,
+  timeoutMs: config.STRATA_CONTROL_TIMEOUT_MS,
+  maxTtlMs: config.STRATA_AUTH_CACHE_MAX_TTL_MS,
+  negativeTtlMs: config.STRATA_AUTH_NEGATIVE_TTL_MS,
+  unwatchedTtlMs: config.STRATA_AUTH_UNWATCHED_TTL_MS,
+});
+authenticator.watch();
+
 const server = await createGatewayServer({
-  authenticate: createAuthenticator({
-    auth,
-    timeoutMs: config.STRATA_CONTROL_TIMEOUT_MS,
-    maxTtlMs: config.STRATA_AUTH_CACHE_MAX_TTL_MS,
-    negativeTtlMs: config.STRATA_AUTH_NEGATIVE_TTL_MS,
+  authenticator,
+  clientIp: createClientIpResolver({
+    trustedProxies: config.STRATA_TRUSTED_PROXY_CIDRS,
+    header: config.STRATA_CLIENT_IP_HEADER,
   }),
   inference,
   metering,
@@ -83,5 +94,6 @@ await runService({
   afterClose: [
     { name: "usage", run: () => usage.drain(5_000) },
     { name: "security events", run: () => securityEvents.drain(2_000) },
+    { name: "revocation watch", run: () => authenticator.close() },
   ],
 });

@@ -2,12 +2,15 @@ import { StrataError } from "@strata/errors";
 import { modelToOpenAI } from "@strata/openai";
 import type { GatewayDeps, RequestContext } from "./context.ts";
 import { sendJson } from "./http.ts";
-import { modelAllowed } from "./policy.ts";
+import { modelAllowed, regionAllowed } from "./policy.ts";
 
 /** GET /v1/models: the catalog, limited to the models the caller may use. */
 export async function handleListModels(deps: GatewayDeps, ctx: RequestContext): Promise<void> {
   const models = await deps.catalog.list();
-  const visible = models.filter((m) => modelAllowed(ctx.caller.policy, [m.id, ...m.aliases]));
+  const visible = models.filter(
+    (m) =>
+      modelAllowed(ctx.caller.policy, [m.id, ...m.aliases]) && regionAllowed(ctx.caller.policy, m),
+  );
   sendJson(ctx.res, 200, { object: "list", data: visible.map(modelToOpenAI) });
 }
 
@@ -28,7 +31,11 @@ export async function handleRetrieveModel(
     id = encodedId;
   }
   const model = await deps.catalog.resolve(id);
-  if (!model || !modelAllowed(ctx.caller.policy, [model.id, ...model.aliases])) {
+  if (
+    !model ||
+    !modelAllowed(ctx.caller.policy, [model.id, ...model.aliases]) ||
+    !regionAllowed(ctx.caller.policy, model)
+  ) {
     throw new StrataError(
       "model_not_found",
       `The model \`${id}\` does not exist or you do not have access to it.`,

@@ -1,7 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { PolicySchema } from "@strata/proto";
 import { describe, expect, it } from "vitest";
-import { endpointAllowed, globMatch, modelAllowed } from "./policy.ts";
+import {
+  endpointAllowed,
+  globMatch,
+  modelAllowed,
+  regionAllowed,
+  sourceAllowed,
+} from "./policy.ts";
 
 describe("policy", () => {
   it.each([
@@ -40,5 +46,32 @@ describe("policy", () => {
       ),
     ).toBe(false);
     expect(endpointAllowed({ key: create(PolicySchema, {}) }, "chat.completions")).toBe(true);
+  });
+
+  it.each([
+    [["eu"], { geography: "eu", regions: [] }, true],
+    [["eu"], { geography: "us", regions: [] }, false],
+    [["eu"], { geography: "global", regions: [] }, false],
+    [["eu-west-1"], { geography: "eu", regions: [] }, false],
+    [["eu-west-1"], { geography: "eu", regions: ["eu-west-1"] }, true],
+    [["eu"], { geography: "eu", regions: ["eu-central-1"] }, true],
+    [["us", "global"], { geography: "global", regions: [] }, true],
+    [[], { geography: "us", regions: [] }, true],
+  ])("residency %j allows %j: %s", (allowedRegions, model, expected) => {
+    expect(regionAllowed({ tenant: create(PolicySchema, { allowedRegions }) }, model)).toBe(
+      expected,
+    );
+  });
+
+  it("requires the client address in both layers' CIDRs", () => {
+    const tenant = create(PolicySchema, { allowedSourceCidrs: ["10.0.0.0/8", "2001:db8::/32"] });
+    const key = create(PolicySchema, { allowedSourceCidrs: ["10.1.0.0/16"] });
+    expect(sourceAllowed({ tenant }, "10.200.0.1")).toBe(true);
+    expect(sourceAllowed({ tenant, key }, "10.200.0.1")).toBe(false);
+    expect(sourceAllowed({ tenant, key }, "10.1.2.3")).toBe(true);
+    expect(sourceAllowed({ tenant }, "2001:db8::1")).toBe(true);
+    expect(sourceAllowed({ tenant }, "::ffff:10.0.0.1")).toBe(true);
+    expect(sourceAllowed({ tenant }, "192.168.0.1")).toBe(false);
+    expect(sourceAllowed({}, "192.168.0.1")).toBe(true);
   });
 });

@@ -1,4 +1,6 @@
-import type { Policy } from "@strata/proto";
+import type { BlockList } from "node:net";
+import type { Model, Policy } from "@strata/proto";
+import { cidrList, inList } from "./client-ip.ts";
 
 const compiled = new Map<string, RegExp>();
 
@@ -40,4 +42,47 @@ export function modelAllowed(layers: PolicyLayers, names: readonly string[]): bo
 
 export function endpointAllowed(layers: PolicyLayers, endpoint: string): boolean {
   return allowsEndpoint(layers.tenant, endpoint) && allowsEndpoint(layers.key, endpoint);
+}
+
+const cidrLists = new Map<string, BlockList>();
+
+function allowsSource(policy: Policy | undefined, address: string): boolean {
+  const cidrs = policy?.allowedSourceCidrs ?? [];
+  if (cidrs.length === 0) return true;
+  const id = cidrs.join(",");
+  let list = cidrLists.get(id);
+  if (!list) {
+    list = cidrList(cidrs);
+    if (cidrLists.size > 10_000) cidrLists.clear();
+    cidrLists.set(id, list);
+  }
+  return inList(list, address);
+}
+
+/** Whether the client's address is within both layers' allowed CIDRs. */
+export function sourceAllowed(layers: PolicyLayers, address: string): boolean {
+  return allowsSource(layers.tenant, address) && allowsSource(layers.key, address);
+}
+
+/**
+ * Data residency: a model is allowed when its geography ("eu", "us", "global", …) is listed, or
+ * when every region it is known to be served in is listed (an in-region model in eu-west-1 is
+ * allowed by "eu-west-1"). A cross-region profile (`eu.`, `us.`, `global.`) needs its geography:
+ * listing one region of it is not enough, since Bedrock may route elsewhere in the geography.
+ */
+function allowsRegion(
+  policy: Policy | undefined,
+  model: Pick<Model, "geography" | "regions">,
+): boolean {
+  const allowed = policy?.allowedRegions ?? [];
+  if (allowed.length === 0) return true;
+  if (model.geography && allowed.includes(model.geography)) return true;
+  return model.regions.length > 0 && model.regions.every((r) => allowed.includes(r));
+}
+
+export function regionAllowed(
+  layers: PolicyLayers,
+  model: Pick<Model, "geography" | "regions">,
+): boolean {
+  return allowsRegion(layers.tenant, model) && allowsRegion(layers.key, model);
 }

@@ -1,20 +1,24 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { create } from "@bufbuild/protobuf";
 import { asStrataError, StrataError } from "@strata/errors";
 import { type Logger, newRequestId } from "@strata/platform";
+import { UpstreamPolicySchema } from "@strata/proto";
 import type { Registry } from "prom-client";
-import type { createAuthenticator } from "./authenticator.ts";
+import type { Authenticator } from "./authenticator.ts";
 import { handleChatCompletion } from "./chat.ts";
 import type { Endpoint, GatewayDeps, RequestContext } from "./context.ts";
 import { handleEmbeddings } from "./embeddings.ts";
-import { readJsonBody, sendError, sourceAddress } from "./http.ts";
+import { readJsonBody, sendError } from "./http.ts";
 import { createGatewayMetrics } from "./metrics.ts";
 import { handleListModels, handleRetrieveModel } from "./models.ts";
-import { endpointAllowed } from "./policy.ts";
+import { endpointAllowed, sourceAllowed } from "./policy.ts";
 
 /** What the gateway needs; main.ts builds it from the configuration. */
 export interface GatewayServerDeps extends Omit<GatewayDeps, "metrics"> {
-  authenticate: ReturnType<typeof createAuthenticator>;
+  authenticator: Authenticator;
+  /** The client's address for a request (socket, or a trusted proxy's header). */
+  clientIp: (req: IncomingMessage) => string;
   logger: Logger;
   registry: Registry;
   host: string;
@@ -108,9 +112,46 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
           },
         );
       }
-      const caller = await deps.authenticate(req.headers.authorization, sourceAddress(req));
+      const sourceIp = deps.clientIp(req);
+      const caller = await deps.authenticator.authenticate(req.headers.authorization, sourceIp);
       log = log.child({ tenantId: caller.principal.tenantId, keyId: caller.principal.keyId });
-      ctx = { requestId, startedAt, startedAtMs, req, res, log, signal: abort.signal, caller };
+      const tenantPolicy = caller.policy.tenant;
+      const upstream =
+        tenantPolicy?.guardrail || tenantPolicy?.crossAccount
+          ? create(UpstreamPolicySchema, {
+              guardrail: tenantPolicy.guardrail,
+              crossAccount: tenantPolicy.crossAccount,
+            })
+          : undefined;
+      ctx = {
+        requestId,
+        startedAt,
+        startedAtMs,
+        req,
+        res,
+        log,
+        signal: abort.signal,
+        caller,
+        sourceIp,
+        upstream,
+      };
+      if (!sourceAllowed(caller.policy, sourceIp)) {
+        shared.securityEvents.report({
+          principal: caller.principal,
+          action: "source.denied",
+          target: sourceIp,
+          requestId,
+          source: sourceIp,
+        });
+        // OpenAI answers an address outside a project's allowlist with 401 "IP not authorized".
+        throw new StrataError(
+          "unauthenticated",
+          `IP not authorized: ${sourceIp} is outside the addresses allowed for this key.`,
+          {
+            code: "ip_not_authorized",
+          },
+        );
+      }
       if (!endpointAllowed(caller.policy, matched.endpoint)) {
         throw new StrataError(
           "permission_denied",
