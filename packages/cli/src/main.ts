@@ -1,15 +1,24 @@
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { toJson } from "@bufbuild/protobuf";
+import { fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { bearerAuth, createRpcClient, createRpcTransport } from "@strata/platform";
 import {
   type ApiKey,
   AuthAdminService,
+  CreateAdminTokenResponseSchema,
   CreateKeyResponseSchema,
+  GetKeyResponseSchema,
   KeyStatus,
+  ListAdminTokensResponseSchema,
+  ListAuditEventsResponseSchema,
   ListKeysResponseSchema,
   ListTenantsResponseSchema,
+  type Policy,
+  PolicySchema,
+  RevokeAdminTokenResponseSchema,
   RevokeKeyResponseSchema,
+  RotateKeyResponseSchema,
   type Tenant,
   TenantSchema,
   TenantStatus,
@@ -18,15 +27,32 @@ import { resolveAdminEndpoint } from "./admin-endpoint.ts";
 
 const usage = `Usage: strata <command> [options]
 
-  tenants create <id> [--name NAME] [--allow-model PATTERN]...   create a tenant
-  tenants list                                                    list tenants
-  keys create --tenant T [--name N] [--ttl-days D] [--allow-model PATTERN]...
-                                                                  create an API key (shown once)
-  keys list [--tenant T]                                          list keys (never the secrets)
-  keys revoke <key-id>                                            revoke a key now
+Tenants (global admin token):
+  tenants create <id> [--name NAME] [--allow-model P]... [--policy-file FILE]
+  tenants list
+  tenants show <id>
+  tenants update <id> [--name NAME] [--policy-file FILE]
+  tenants suspend <id> | tenants activate <id>
+Keys:
+  keys create --tenant T [--name N] [--ttl-days D] [--allow-model P]... [--policy-file FILE]
+                                       create an API key (shown once)
+  keys list [--tenant T]               list keys (never the secrets); "!" marks keys expiring soon
+  keys show <key-id>
+  keys rotate <key-id> [--overlap-days D]
+                                       new key now; the old one keeps working D days (default 14)
+  keys revoke <key-id>                 revoke a key now (every gateway within about a second)
+Audit:
+  audit [--tenant T] [--since ISO-TIME] [--limit N]
+Admin tokens (global admin token):
+  admin-tokens create --name N [--tenant T] [--ttl-hours H]   shown once; scoped with --tenant
+  admin-tokens list
+  admin-tokens revoke <token-id>
 
 Options: --json (machine-readable output), --admin-url URL, --admin-token-file FILE,
          --state-dir DIR. By default the admin API of the local stack (npm start) is used.
+A policy file is the JSON form of strata.auth.v1.Policy, e.g.
+  {"allowedModels":["anthropic.*"],"allowedRegions":["eu"],"secrets":"SECRETS_MODE_BLOCK",
+   "toolPolicy":{"enforced":true,"allowed":[{"name":"fs_read"}]}}
 `;
 
 const { values, positionals } = parseArgs({
@@ -35,7 +61,12 @@ const { values, positionals } = parseArgs({
     tenant: { type: "string" },
     name: { type: "string" },
     "ttl-days": { type: "string" },
+    "ttl-hours": { type: "string" },
+    "overlap-days": { type: "string" },
     "allow-model": { type: "string", multiple: true },
+    "policy-file": { type: "string" },
+    since: { type: "string" },
+    limit: { type: "string" },
     json: { type: "boolean" },
     "admin-url": { type: "string" },
     "admin-token-file": { type: "string" },
@@ -48,6 +79,7 @@ const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
 const date = (ms: number) => (ms > 0 ? new Date(ms).toISOString().slice(0, 10) : "never");
+const time = (ms: number) => (ms > 0 ? new Date(ms).toISOString().replace(/\.\d+Z$/, "Z") : "-");
 const keyStatus = (k: ApiKey) => (KeyStatus[k.status] ?? "UNKNOWN").toLowerCase();
 const tenantStatus = (t: Tenant) => (TenantStatus[t.status] ?? "UNKNOWN").toLowerCase();
 
@@ -61,6 +93,47 @@ function table(rows: string[][]): string {
         .trimEnd(),
     )
     .join("\n");
+}
+
+/** A number option, or undefined; an error naming the flag when it is not a positive number. */
+function numberOption(name: string): number | undefined {
+  const raw = values[name as keyof typeof values];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+
+/** The policy from --policy-file (proto JSON), with any --allow-model patterns added. */
+function policyOption(): Policy | undefined {
+  const file = values["policy-file"];
+  const models = values["allow-model"] ?? [];
+  if (!file && models.length === 0) return undefined;
+  let policy = fromJson(PolicySchema, {});
+  if (file) {
+    try {
+      policy = fromJson(PolicySchema, JSON.parse(readFileSync(file, "utf8")) as JsonValue);
+    } catch (error) {
+      throw new Error(`${file} is not a valid policy: ${(error as Error).message}`);
+    }
+  }
+  policy.allowedModels.push(...models);
+  return policy;
+}
+
+function keyRows(keys: ApiKey[]): string {
+  return table([
+    ["KEY ID", "TENANT", "NAME", "STATUS", "CREATED", "EXPIRES", "ROTATED TO"],
+    ...keys.map((k) => [
+      k.keyId,
+      k.tenantId,
+      k.name,
+      keyStatus(k),
+      date(k.createdAtMs),
+      `${date(k.expiresAtMs)}${k.expiringSoon ? " !" : ""}`,
+      k.rotatedToKeyId || "-",
+    ]),
+  ]);
 }
 
 async function main(): Promise<void> {
@@ -80,33 +153,30 @@ async function main(): Promise<void> {
   );
   const admin = createRpcClient(
     AuthAdminService,
-    createRpcTransport({
-      baseUrl: endpoint.url,
-      interceptors: [bearerAuth(endpoint.token)],
-    }),
+    createRpcTransport({ baseUrl: endpoint.url, interceptors: [bearerAuth(endpoint.token)] }),
   );
-  const policy = { allowedModels: values["allow-model"] ?? [] };
+  const need = (what: string) => {
+    if (!arg) throw new Error(`${group} ${command} needs ${what}`);
+    return arg;
+  };
+  const json = values.json === true;
 
-  switch (`${group} ${command}`) {
+  switch (`${group} ${command ?? ""}`.trim()) {
     case "tenants create": {
-      if (!arg) throw new Error("tenants create needs a tenant id");
       const { tenant } = await admin.createTenant({
-        tenantId: arg,
+        tenantId: need("a tenant id"),
         displayName: values.name ?? "",
-        policy,
+        policy: policyOption(),
       });
       if (!tenant) throw new Error("no tenant returned");
-      out(
-        values.json
-          ? JSON.stringify(toJson(TenantSchema, tenant))
-          : `Created tenant ${tenant.tenantId}.`,
+      return out(
+        json ? JSON.stringify(toJson(TenantSchema, tenant)) : `Created tenant ${tenant.tenantId}.`,
       );
-      return;
     }
     case "tenants list": {
       const res = await admin.listTenants({});
-      if (values.json) return out(JSON.stringify(toJson(ListTenantsResponseSchema, res)));
-      out(
+      if (json) return out(JSON.stringify(toJson(ListTenantsResponseSchema, res)));
+      return out(
         table([
           ["TENANT", "NAME", "STATUS", "MODELS", "CREATED"],
           ...res.tenants.map((t) => [
@@ -118,52 +188,147 @@ async function main(): Promise<void> {
           ]),
         ]),
       );
-      return;
+    }
+    case "tenants show": {
+      const { tenant } = await admin.getTenant({ tenantId: need("a tenant id") });
+      if (!tenant) throw new Error("no tenant returned");
+      return out(JSON.stringify(toJson(TenantSchema, tenant), null, json ? 0 : 2));
+    }
+    case "tenants update":
+    case "tenants suspend":
+    case "tenants activate": {
+      const status =
+        command === "suspend"
+          ? TenantStatus.SUSPENDED
+          : command === "activate"
+            ? TenantStatus.ACTIVE
+            : TenantStatus.UNSPECIFIED;
+      const { tenant } = await admin.updateTenant({
+        tenantId: need("a tenant id"),
+        displayName: values.name,
+        status,
+        policy: policyOption(),
+      });
+      if (!tenant) throw new Error("no tenant returned");
+      return out(
+        json
+          ? JSON.stringify(toJson(TenantSchema, tenant))
+          : `Tenant ${tenant.tenantId} is ${tenantStatus(tenant)}.`,
+      );
     }
     case "keys create": {
       if (!values.tenant) throw new Error("keys create needs --tenant");
-      const ttlDays = values["ttl-days"] ? Number(values["ttl-days"]) : 0;
-      if (!Number.isFinite(ttlDays) || ttlDays < 0)
-        throw new Error("--ttl-days must be a positive number");
       const res = await admin.createKey({
         tenantId: values.tenant,
         name: values.name ?? "",
-        ttlSeconds: Math.round(ttlDays * 86_400),
-        policy,
+        ttlSeconds: Math.round((numberOption("ttl-days") ?? 0) * 86_400),
+        policy: policyOption(),
       });
-      if (values.json) return out(JSON.stringify(toJson(CreateKeyResponseSchema, res)));
+      if (json) return out(JSON.stringify(toJson(CreateKeyResponseSchema, res)));
       out(
         `Created key ${res.key?.keyId} for tenant ${res.key?.tenantId} (expires ${date(res.key?.expiresAtMs ?? 0)}).`,
       );
       out(res.secret);
-      out("Store it now: it is shown only once.");
-      return;
+      return out("Store it now: it is shown only once.");
     }
     case "keys list": {
       const res = await admin.listKeys({ tenantId: values.tenant ?? "" });
-      if (values.json) return out(JSON.stringify(toJson(ListKeysResponseSchema, res)));
+      if (json) return out(JSON.stringify(toJson(ListKeysResponseSchema, res)));
+      out(keyRows(res.keys));
+      const soon = res.keys.filter((k) => k.expiringSoon).length;
+      if (soon > 0)
+        out(`\n! ${soon} key(s) expire soon: rotate them with \`strata keys rotate <key-id>\`.`);
+      return;
+    }
+    case "keys show": {
+      const res = await admin.getKey({ keyId: need("a key id") });
+      return out(JSON.stringify(toJson(GetKeyResponseSchema, res), null, json ? 0 : 2));
+    }
+    case "keys rotate": {
+      const overlapDays = numberOption("overlap-days");
+      const res = await admin.rotateKey({
+        keyId: need("a key id"),
+        overlapSeconds: Math.round((overlapDays ?? 0) * 86_400),
+      });
+      if (json) return out(JSON.stringify(toJson(RotateKeyResponseSchema, res)));
       out(
+        `Rotated ${res.previous?.keyId} → ${res.key?.keyId}. The old key works until ${time(res.previous?.expiresAtMs ?? 0)}.`,
+      );
+      out(res.secret);
+      return out("Store it now: it is shown only once.");
+    }
+    case "keys revoke": {
+      const res = await admin.revokeKey({ keyId: need("a key id") });
+      return out(
+        json
+          ? JSON.stringify(toJson(RevokeKeyResponseSchema, res))
+          : `Revoked key ${res.key?.keyId}.`,
+      );
+    }
+    case "audit": {
+      const since = values.since ? Date.parse(values.since) : 0;
+      if (Number.isNaN(since)) throw new Error("--since must be an ISO 8601 time");
+      const res = await admin.listAuditEvents({
+        tenantId: values.tenant ?? "",
+        sinceMs: since,
+        limit: numberOption("limit") ?? 100,
+      });
+      if (json) return out(JSON.stringify(toJson(ListAuditEventsResponseSchema, res)));
+      return out(
         table([
-          ["KEY ID", "TENANT", "NAME", "STATUS", "CREATED", "EXPIRES"],
-          ...res.keys.map((k) => [
-            k.keyId,
-            k.tenantId,
-            k.name,
-            keyStatus(k),
-            date(k.createdAtMs),
-            date(k.expiresAtMs),
+          ["TIME", "TENANT", "ACTOR", "ACTION", "TARGET", "RESULT", "SOURCE", "DETAIL"],
+          ...res.events.map((e) => [
+            time(e.atMs),
+            e.tenantId,
+            e.actor,
+            e.action,
+            e.target,
+            e.result,
+            e.source,
+            e.detail,
           ]),
         ]),
       );
-      return;
     }
-    case "keys revoke": {
-      if (!arg) throw new Error("keys revoke needs a key id");
-      const res = await admin.revokeKey({ keyId: arg });
+    case "admin-tokens create": {
+      if (!values.name) throw new Error("admin-tokens create needs --name");
+      const res = await admin.createAdminToken({
+        name: values.name,
+        tenantId: values.tenant ?? "",
+        ttlSeconds: Math.round((numberOption("ttl-hours") ?? 0) * 3600),
+      });
+      if (json) return out(JSON.stringify(toJson(CreateAdminTokenResponseSchema, res)));
+      const scope = res.token?.tenantId ? `tenant ${res.token.tenantId}` : "all tenants";
       out(
-        values.json ? JSON.stringify(toJson(RevokeKeyResponseSchema, res)) : `Revoked key ${arg}.`,
+        `Created admin token ${res.token?.tokenId} for ${scope} (expires ${time(res.token?.expiresAtMs ?? 0)}).`,
       );
-      return;
+      out(res.secret);
+      return out("Store it now: it is shown only once.");
+    }
+    case "admin-tokens list": {
+      const res = await admin.listAdminTokens({});
+      if (json) return out(JSON.stringify(toJson(ListAdminTokensResponseSchema, res)));
+      return out(
+        table([
+          ["TOKEN ID", "NAME", "SCOPE", "CREATED", "EXPIRES", "REVOKED"],
+          ...res.tokens.map((t) => [
+            t.tokenId,
+            t.name,
+            t.tenantId || "*",
+            time(t.createdAtMs),
+            time(t.expiresAtMs),
+            time(t.revokedAtMs),
+          ]),
+        ]),
+      );
+    }
+    case "admin-tokens revoke": {
+      const res = await admin.revokeAdminToken({ tokenId: need("a token id") });
+      return out(
+        json
+          ? JSON.stringify(toJson(RevokeAdminTokenResponseSchema, res))
+          : `Revoked admin token ${res.token?.tokenId}.`,
+      );
     }
     default:
       throw new Error(`unknown command: ${positionals.join(" ")}\n\n${usage}`);

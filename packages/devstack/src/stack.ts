@@ -41,6 +41,8 @@ export interface Stack {
   emulator: BedrockEmulator | undefined;
   dynamoEndpoint: string;
   services: Record<string, ServiceProcess>;
+  /** Starts one more gateway replica on the same services (its URL is `http://host:<ports.http>`). */
+  startGateway(env?: Record<string, string>): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
@@ -131,12 +133,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       service("inference", bedrockEnv),
     ]);
     const url = (proc: ServiceProcess, port: string) => `http://${host}:${proc.ports[port]}`;
-    const gateway = await service("gateway", {
-      STRATA_PORT: String(options.gatewayPort ?? 0),
+    const gatewayEnv = {
       STRATA_AUTH_URL: url(auth, "grpc"),
       STRATA_METERING_URL: url(metering, "grpc"),
       STRATA_INFERENCE_URL: url(inference, "grpc"),
-    });
+    };
+    const gateway = await service("gateway", { ...gatewayEnv, STRATA_PORT: String(options.gatewayPort ?? 0) });
     const adminUrl = url(auth, "admin");
     const gatewayUrl = url(gateway, "http");
     const apiKey =
@@ -156,6 +158,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       emulator,
       dynamoEndpoint: dynamo.endpoint,
       services: { auth, metering, inference, gateway },
+      startGateway: (env = {}) => service("gateway", { ...gatewayEnv, ...env }),
       stop,
     };
   } catch (error) {
