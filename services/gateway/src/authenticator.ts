@@ -134,9 +134,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       );
     } catch (error) {
       const strata = asStrataError(error);
-      // Only definite answers about the key are cached; an unreachable auth service is not.
-      if (strata.reason !== "unauthenticated" && strata.reason !== "permission_denied")
-        throw strata;
+      // Only definite answers about the key itself are cached. A suspended tenant is not (it may
+      // be reactivated at any moment), nor is an unreachable auth service.
+      if (strata.reason !== "unauthenticated") throw strata;
+
       entry = { ok: false, error: strata };
       ttl = negativeTtlMs;
     }
