@@ -106,7 +106,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     const bedrockEnv: Record<string, string> = emulatorUrl
       ? // The emulator also stands in for STS (cross-account tenants assume roles through it).
-        { STRATA_BEDROCK_ENDPOINT: emulatorUrl, STRATA_BEDROCK_REGION: "us-east-1", STRATA_STS_ENDPOINT: emulatorUrl }
+        {
+          STRATA_BEDROCK_ENDPOINT: emulatorUrl,
+          STRATA_BEDROCK_REGION: "us-east-1",
+          STRATA_STS_ENDPOINT: emulatorUrl,
+        }
       : options.awsRegion
         ? { STRATA_BEDROCK_REGION: options.awsRegion }
         : {};
@@ -138,7 +142,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       STRATA_METERING_URL: url(metering, "grpc"),
       STRATA_INFERENCE_URL: url(inference, "grpc"),
     };
-    const gateway = await service("gateway", { ...gatewayEnv, STRATA_PORT: String(options.gatewayPort ?? 0) });
+    const gateway = await service("gateway", {
+      ...gatewayEnv,
+      STRATA_PORT: String(options.gatewayPort ?? 0),
+    });
     const adminUrl = url(auth, "admin");
     const gatewayUrl = url(gateway, "http");
     const apiKey =

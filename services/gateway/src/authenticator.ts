@@ -96,9 +96,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   });
 
   function index(map: Map<string, Set<string>>, id: string, cacheKey: string) {
-    let set = map.get(id);
-    if (!set) map.set(id, (set = new Set()));
+    const set = map.get(id) ?? new Set<string>();
     set.add(cacheKey);
+    map.set(id, set);
+
   }
   function unindex(principal: Principal, cacheKey: string) {
     byKeyId.get(principal.keyId)?.delete(cacheKey);

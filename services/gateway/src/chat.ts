@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { asStrataError, toOpenAIError } from "@strata/errors";
 import {
+  type ChatCompletionChunk,
   type ChatCompletionRequest,
   chatCompletionRequestToChatRequest,
   chatResponseToChatCompletion,
@@ -10,10 +11,27 @@ import {
   parseChatCompletionRequest,
   remoteImageUrls,
 } from "@strata/openai";
-import { type ChatRequest, ModelKind, Outcome, type Usage, UsageRecordSchema } from "@strata/proto";
+import {
+  type ChatRequest,
+  type ChatStreamResponse,
+  ModelKind,
+  Outcome,
+  type Usage,
+  UsageRecordSchema,
+} from "@strata/proto";
 import { admit } from "./admit.ts";
 import { type GatewayDeps, type RequestContext, resolveModel } from "./context.ts";
 import { sendJson } from "./http.ts";
+import { scanChatRequest, secretsActionOf, sensitiveDataError } from "./secrets.ts";
+import { createToolCallGuard } from "./tool-call-guard.ts";
+import {
+  type BlockedToolCall,
+  type EnforcedToolPolicy,
+  enforcedToolPolicy,
+  filterCompletionToolCalls,
+  findRefusedTool,
+  toolNotAllowedError,
+} from "./tool-policy.ts";
 
 /** A chat completion id in OpenAI's shape. */
 function completionId(): string {
@@ -35,16 +53,83 @@ async function fetchImages(deps: GatewayDeps, ctx: RequestContext, request: Chat
   return new Map(images);
 }
 
+/** Response header of a non-streamed answer from which tool calls were removed: how many. */
+const toolCallsBlockedHeader = "x-strata-tool-calls-blocked";
+
 /**
- * POST /v1/chat/completions: validate, resolve the model, admit, call inference (unary or
- * streaming), answer in OpenAI's format, settle usage off the response path.
+ * The caller's request-side policies, before anything costs money: declared tools (and
+ * `tool_choice`) outside an enforced tool policy → 400 `tool_not_allowed`; credentials in the
+ * prompt → 400 `sensitive_data_detected` (block) or replaced by placeholders (redact). Returns the
+ * request to send on (a redacted copy, or the same object). See docs/tool-call-validation.md.
+ */
+function screenRequest(
+  deps: GatewayDeps,
+  ctx: RequestContext,
+  request: ChatCompletionRequest,
+  toolPolicy: EnforcedToolPolicy | undefined,
+): ChatCompletionRequest {
+  const principal = ctx.caller.principal;
+  if (toolPolicy) {
+    const refused = findRefusedTool(request, toolPolicy);
+    if (refused) {
+      deps.securityEvents.report({
+        principal,
+        action: "tool.refused",
+        target: refused.name.slice(0, 64),
+        requestId: ctx.requestId,
+        detail: "name not allowed",
+      });
+      throw toolNotAllowedError(refused);
+    }
+  }
+  const action = secretsActionOf(ctx.caller.policy);
+  if (action === "off") return request;
+  const scanned = scanChatRequest(request, { redact: action === "redact" });
+  const [first] = scanned.findings;
+  if (!first) return request;
+  const verb = action === "block" ? "blocked" : "redacted";
+  for (const finding of scanned.findings) {
+    deps.metrics.secretsDetected.inc(
+      { tenant: principal.tenantId, type: finding.type, action: verb },
+      finding.count,
+    );
+    deps.securityEvents.report({
+      principal,
+      action: `secret.${verb}`,
+      target: finding.type,
+      requestId: ctx.requestId,
+      detail: finding.param,
+    });
+  }
+  if (action === "block") throw sensitiveDataError(first);
+  return scanned.request;
+}
+
+/** Counts and audits a tool call removed from an answer (its name and reason, never arguments). */
+function reportBlockedToolCall(deps: GatewayDeps, ctx: RequestContext, call: BlockedToolCall) {
+  const principal = ctx.caller.principal;
+  deps.metrics.toolCallsBlocked.inc({ tenant: principal.tenantId, reason: call.reason });
+  deps.securityEvents.report({
+    principal,
+    action: "tool_call.blocked",
+    target: call.name.slice(0, 64),
+    requestId: ctx.requestId,
+    detail: call.detail,
+  });
+}
+
+/**
+ * POST /v1/chat/completions: validate, screen (tool policy, credentials), resolve the model,
+ * admit, call inference (unary or streaming), filter the model's tool calls, answer in OpenAI's
+ * format, settle usage off the response path.
  */
 export async function handleChatCompletion(
   deps: GatewayDeps,
   ctx: RequestContext,
   body: unknown,
 ): Promise<void> {
-  const request = parseChatCompletionRequest(body);
+  const toolPolicy = enforcedToolPolicy(ctx.caller.policy);
+  const request = screenRequest(deps, ctx, parseChatCompletionRequest(body), toolPolicy);
   const model = await resolveModel(deps, ctx.caller, request.model, ModelKind.CHAT);
   ctx.model = model.id;
   const remoteImages = await fetchImages(deps, ctx, request);
@@ -104,23 +189,45 @@ export async function handleChatCompletion(
       );
       throw strata;
     }
-    sendJson(
-      ctx.res,
-      200,
-      chatResponseToChatCompletion(response, { id, created, model: response.model || model.id }),
-    );
+    let completion = chatResponseToChatCompletion(response, {
+      id,
+      created,
+      model: response.model || model.id,
+    });
+    const headers: Record<string, string> = {};
+    if (toolPolicy) {
+      const filtered = filterCompletionToolCalls(completion, toolPolicy);
+      completion = filtered.completion;
+      for (const call of filtered.blocked) reportBlockedToolCall(deps, ctx, call);
+      if (filtered.blocked.length > 0)
+        headers[toolCallsBlockedHeader] = String(filtered.blocked.length);
+    }
+    sendJson(ctx.res, 200, completion, headers);
     settle(200, Outcome.SUCCESS, response.usage, false);
     return;
   }
 
+  const translator = createChunkTranslator({
+    id,
+    created,
+    model: model.id,
+    includeUsage: request.stream_options?.include_usage === true,
+  });
+  // Without an enforced tool policy the translator's chunks go straight to the writer.
+  const guard =
+    toolPolicy &&
+    createToolCallGuard({
+      policy: toolPolicy,
+      onBlocked: (call) => reportBlockedToolCall(deps, ctx, call),
+    });
   await streamChat(deps, ctx, {
     chat,
-    translator: createChunkTranslator({
-      id,
-      created,
-      model: model.id,
-      includeUsage: request.stream_options?.include_usage === true,
-    }),
+    translator: guard
+      ? {
+          next: (event) => translator.next(event).flatMap((chunk) => guard.next(chunk)),
+          end: () => guard.end(),
+        }
+      : translator,
     callOptions,
     settle: (status, outcome, usage) => settle(status, outcome, usage, true),
   });
@@ -128,7 +235,11 @@ export async function handleChatCompletion(
 
 interface StreamPlan {
   chat: ChatRequest;
-  translator: ReturnType<typeof createChunkTranslator>;
+  /** The chunks for each event; `end` gives those still held when the stream ends normally. */
+  translator: {
+    next(event: ChatStreamResponse): ChatCompletionChunk[];
+    end?(): ChatCompletionChunk[];
+  };
   callOptions: { signal: AbortSignal; timeoutMs: number; headers: Record<string, string> };
   settle: (status: number, outcome: Outcome, usage: Usage | undefined) => void;
 }
@@ -181,6 +292,10 @@ async function streamChat(deps: GatewayDeps, ctx: RequestContext, plan: StreamPl
       open();
       for (const chunk of chunks) await writer.send(chunk);
       lastWrite = performance.now();
+    }
+    for (const chunk of plan.translator.end?.() ?? []) {
+      open();
+      await writer.send(chunk);
     }
     open();
     writer.done();

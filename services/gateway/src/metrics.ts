@@ -6,6 +6,10 @@ export interface GatewayMetrics {
   duration: Histogram<"tenant" | "model" | "endpoint">;
   timeToFirstToken: Histogram<"tenant" | "model">;
   tokens: Counter<"tenant" | "model" | "type">;
+  /** Tool calls of the model removed by a tool policy; reason `name` or `arguments`. */
+  toolCallsBlocked: Counter<"tenant" | "reason">;
+  /** Credentials found in prompts, by type and action (`blocked` or `redacted`). */
+  secretsDetected: Counter<"tenant" | "type" | "action">;
 }
 
 /**
@@ -39,6 +43,18 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       name: "strata_gateway_tokens_total",
       help: "Tokens by tenant, model and type (input, output, cached) (gen_ai.client.token.usage).",
       labelNames: ["tenant", "model", "type"],
+      registers: [registry],
+    }),
+    toolCallsBlocked: new Counter({
+      name: "strata_gateway_tool_calls_blocked_total",
+      help: "Tool calls of the model blocked by a tool policy, by tenant and reason (name, arguments).",
+      labelNames: ["tenant", "reason"],
+      registers: [registry],
+    }),
+    secretsDetected: new Counter({
+      name: "strata_gateway_secrets_detected_total",
+      help: "Credentials found in prompts, by tenant, type and action (blocked, redacted).",
+      labelNames: ["tenant", "type", "action"],
       registers: [registry],
     }),
   };
