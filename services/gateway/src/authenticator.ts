@@ -99,7 +99,6 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const set = map.get(id) ?? new Set<string>();
     set.add(cacheKey);
     map.set(id, set);
-
   }
   function unindex(principal: Principal, cacheKey: string) {
     byKeyId.get(principal.keyId)?.delete(cacheKey);
