@@ -137,6 +137,10 @@ export async function handleChatCompletion(
   chat.model = model.id;
   chat.principal = ctx.caller.principal;
   chat.requestId = ctx.requestId;
+  chat.upstream = ctx.upstream;
+  // Prompts and completions are never logged unless the tenant opted in (content_logging).
+  const logContent = ctx.caller.policy.tenant?.contentLogging === true;
+  if (logContent) ctx.log.info({ model: model.id, messages: request.messages }, "prompt");
 
   const maxOutput = chat.inferenceConfig?.maxTokens ?? model.maxOutputTokens;
   const reservation = await admit(
@@ -204,6 +208,8 @@ export async function handleChatCompletion(
     }
     sendJson(ctx.res, 200, completion, headers);
     settle(200, Outcome.SUCCESS, response.usage, false);
+    if (logContent)
+      ctx.log.info({ model: model.id, message: completion.choices[0]?.message }, "completion");
     return;
   }
 
@@ -230,6 +236,7 @@ export async function handleChatCompletion(
       : translator,
     callOptions,
     settle: (status, outcome, usage) => settle(status, outcome, usage, true),
+    logContent,
   });
 }
 
@@ -242,6 +249,8 @@ interface StreamPlan {
   };
   callOptions: { signal: AbortSignal; timeoutMs: number; headers: Record<string, string> };
   settle: (status: number, outcome: Outcome, usage: Usage | undefined) => void;
+  /** Log the streamed text at the end (the tenant's content_logging). */
+  logContent: boolean;
 }
 
 /**
@@ -257,6 +266,7 @@ async function streamChat(deps: GatewayDeps, ctx: RequestContext, plan: StreamPl
   let firstToken = true;
   let usage: Usage | undefined;
   let streamedChars = 0;
+  const streamedText: string[] = [];
   const open = () => {
     if (!opened) {
       opened = true;
@@ -279,6 +289,7 @@ async function streamChat(deps: GatewayDeps, ctx: RequestContext, plan: StreamPl
       if (event.event.case === "blockDelta") {
         const delta = event.event.value.delta;
         streamedChars += typeof delta.value === "string" ? delta.value.length : 0;
+        if (plan.logContent && delta.case === "text") streamedText.push(delta.value);
         if (firstToken) {
           firstToken = false;
           deps.metrics.timeToFirstToken.observe(
@@ -300,6 +311,8 @@ async function streamChat(deps: GatewayDeps, ctx: RequestContext, plan: StreamPl
     open();
     writer.done();
     plan.settle(200, Outcome.SUCCESS, usage);
+    if (plan.logContent)
+      ctx.log.info({ model: ctx.model, text: streamedText.join("") }, "completion");
   } catch (error) {
     const strata = asStrataError(error);
     // Tokens already streamed are still usage: estimate them when the upstream never said.
