@@ -227,6 +227,15 @@ describe("key lifecycle", () => {
       },
       "policy.tool_policy.allowed[0].arguments_schema_json",
     ],
+    [
+      {
+        toolPolicy: {
+          enforced: true,
+          allowed: [{ name: "fs_read", argumentsSchemaJson: '{"type":"strnig"}' }],
+        },
+      },
+      "policy.tool_policy.allowed[0].arguments_schema_json",
+    ],
   ])("refuses key policy %j naming %s", async (policy, param) => {
     const error = await failure(admin().createKey({ tenantId: "acme", policy }));
     expect([error.reason, error.param]).toEqual(["invalid_request", param]);
