@@ -3,6 +3,8 @@
  * (reference/protocols.md §4.2–4.3); the emulator accepts both. By default it only checks the
  * SigV4 header's shape (any credentials work, as with other local emulators); with `strictSigV4`
  * it verifies the signature exactly, so a gateway's signing or credential bugs surface in tests.
+ * Strict mode also accepts the temporary credentials the STS stand-in issued (with their session
+ * token, until they expire), so cross-account setups can be tested with verification on.
  */
 import { EmulatorError } from "./emulator-error.ts";
 import { parseSigV4Authorization, type SignedRequest, verifySigV4 } from "./sigv4.ts";
@@ -16,16 +18,31 @@ export interface StrictSigV4Credentials {
   readonly secretAccessKey: string;
 }
 
+/** Temporary credentials issued by the STS stand-in, as strict verification needs them. */
+export interface SessionCredentials {
+  readonly secretAccessKey: string;
+  /** Must arrive as `x-amz-security-token`. */
+  readonly sessionToken: string;
+  /** Epoch ms after which the credentials are refused with `ExpiredTokenException`. */
+  readonly expiresAt: number;
+}
+
 /** The auth configuration of an emulator. */
 export interface AuthPolicy {
   /** When set, SigV4 signatures are verified exactly and Bearer tokens must equal `bearerToken`. */
   readonly strictSigV4: StrictSigV4Credentials | undefined;
   /** When set, Bearer tokens must equal it. */
   readonly bearerToken: string | undefined;
+  /** Credentials the STS stand-in issued, by access key id (strict mode accepts them too). */
+  readonly sessionCredentials?:
+    | ((accessKeyId: string) => SessionCredentials | undefined)
+    | undefined;
 }
 
 /** Bedrock Runtime's SigV4 signing name. */
 export const SIGNING_SERVICE = "bedrock";
+/** STS's SigV4 signing name. */
+export const STS_SIGNING_SERVICE = "sts";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -37,17 +54,57 @@ export function authKindOf(authorization: string | undefined): AuthKind {
   return "none";
 }
 
+const CREDENTIAL_KEY = /Credential=([^/,\s]+)\//;
+
+/**
+ * The access key id named by a SigV4 `Authorization` header's `Credential`, without validating
+ * anything else; undefined for other schemes. For the request log.
+ */
+export function accessKeyIdOf(authorization: string | undefined): string | undefined {
+  if (authKindOf(authorization) !== "sigv4") return undefined;
+  return CREDENTIAL_KEY.exec(authorization ?? "")?.[1];
+}
+
 const invalidToken = () =>
   new EmulatorError(
     "UnrecognizedClientException",
     "The security token included in the request is invalid.",
   );
 
+/** The secret a strict-mode signature must verify against, or the front-door error. */
+function signingSecret(
+  policy: AuthPolicy,
+  strict: StrictSigV4Credentials,
+  accessKeyId: string,
+  request: SignedRequest,
+  now: number,
+): string {
+  if (accessKeyId === strict.accessKeyId) return strict.secretAccessKey;
+  const session = policy.sessionCredentials?.(accessKeyId);
+  if (session === undefined || request.header("x-amz-security-token") !== session.sessionToken) {
+    throw invalidToken();
+  }
+  if (now >= session.expiresAt) {
+    throw new EmulatorError(
+      "ExpiredTokenException",
+      "The security token included in the request is expired",
+    );
+  }
+  return session.secretAccessKey;
+}
+
 /**
- * Authenticates `request` under `policy`; throws the AWS front-door error Bedrock would send
- * (MissingAuthenticationToken, IncompleteSignature, UnrecognizedClient, InvalidSignature).
+ * Authenticates `request` under `policy` for a signing `service` (`bedrock` by default; `sts` for
+ * the STS stand-in, which takes SigV4 only); throws the AWS front-door error the service would
+ * send (MissingAuthenticationToken, IncompleteSignature, UnrecognizedClient, InvalidSignature,
+ * ExpiredToken).
  */
-export function authenticate(policy: AuthPolicy, request: SignedRequest, now: number): void {
+export function authenticate(
+  policy: AuthPolicy,
+  request: SignedRequest,
+  now: number,
+  service: string = SIGNING_SERVICE,
+): void {
   const authorization = request.header("authorization");
   const kind = authKindOf(authorization);
   switch (kind) {
@@ -63,6 +120,12 @@ export function authenticate(policy: AuthPolicy, request: SignedRequest, now: nu
         "Authorization header must use AWS4-HMAC-SHA256 (SigV4) or Bearer.",
       );
     case "bearer": {
+      if (service !== SIGNING_SERVICE) {
+        throw new EmulatorError(
+          "IncompleteSignatureException",
+          `${service.toUpperCase()} requests must be signed with AWS4-HMAC-SHA256 (SigV4).`,
+        );
+      }
       const token = BEARER.exec(authorization ?? "")?.[1];
       if (token === undefined) {
         throw new EmulatorError(
@@ -86,12 +149,11 @@ export function authenticate(policy: AuthPolicy, request: SignedRequest, now: nu
       }
       const strict = policy.strictSigV4;
       if (strict === undefined) return;
-      if (parsed.accessKeyId !== strict.accessKeyId) throw invalidToken();
       verifySigV4({
         request,
         authorization: parsed,
-        secretAccessKey: strict.secretAccessKey,
-        service: SIGNING_SERVICE,
+        secretAccessKey: signingSecret(policy, strict, parsed.accessKeyId, request, now),
+        service,
         now,
       });
       return;

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { describe, expect, it } from "vitest";
 import { parseCliArgs } from "./cli.ts";
 
@@ -37,6 +38,33 @@ describe("strata-bedrock-emulator CLI", () => {
     const [code] = await exited;
     expect(code).toBe(0);
     expect(output().stderr).toBe("");
+  });
+
+  it("serves AssumeRole for the --sts-role roles only, with their external id", async () => {
+    const role = "arn:aws:iam::123456789012:role/Tenant";
+    const { child, exited, output } = run(["--port", "0", "--sts-role", `${role}=ext-42`]);
+    try {
+      await expect.poll(() => output().stdout, { timeout: 10_000 }).toMatch(/\n$/);
+      const url = /listening on (\S+)\n/.exec(output().stdout)?.[1] ?? "";
+      const sts = new STSClient({
+        endpoint: url,
+        region: "us-east-1",
+        credentials: { accessKeyId: "AKID", secretAccessKey: "secret" },
+        maxAttempts: 1,
+      });
+      const assume = (ExternalId: string) =>
+        sts.send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: "ci", ExternalId }));
+      try {
+        expect((await assume("ext-42")).Credentials?.AccessKeyId).toMatch(/^ASIA/);
+        await expect(assume("ext-43")).rejects.toMatchObject({ name: "AccessDenied" });
+      } finally {
+        sts.destroy();
+      }
+    } finally {
+      child.kill("SIGTERM");
+    }
+    const [code] = await exited;
+    expect(code).toBe(0);
   });
 
   it("prints usage for --help", async () => {
@@ -84,8 +112,38 @@ describe("parseCliArgs", () => {
     });
   });
 
+  it("configures STS roles, the external id after the first =", () => {
+    const tenant = "arn:aws:iam::123456789012:role/Tenant";
+    const open = "arn:aws-us-gov:iam::123456789012:role/path/Open";
+    expect(parseCliArgs(["--sts-role", `${tenant}=ext-1==`, "--sts-role", open])).toEqual({
+      port: 4010,
+      host: "127.0.0.1",
+      emulator: { stsRoles: [{ roleArn: tenant, externalId: "ext-1==" }, { roleArn: open }] },
+    });
+  });
+
   it.each([
     ["strict SigV4 without keys", ["--strict-sigv4"], /needs --access-key-id/],
+    [
+      "an STS role that is not a role ARN",
+      ["--sts-role", "arn:aws:s3:::b"],
+      /needs an IAM role ARN/,
+    ],
+    [
+      "an STS role with a one-character external id",
+      ["--sts-role", "arn:aws:iam::123456789012:role/R=x"],
+      /external id must be 2 to 1224/,
+    ],
+    [
+      "the same STS role twice",
+      [
+        "--sts-role",
+        "arn:aws:iam::123456789012:role/R",
+        "--sts-role",
+        "arn:aws:iam::123456789012:role/R=ab",
+      ],
+      /given twice/,
+    ],
     ["keys without strict SigV4", ["--access-key-id", "a"], /only apply with --strict-sigv4/],
     ["a port out of range", ["--port", "70000"], /--port must be/],
     ["an unknown option", ["--verbose"], /Unknown option/],

@@ -5,12 +5,14 @@
  */
 import { parseArgs } from "node:util";
 import { type BedrockEmulatorOptions, createBedrockEmulator } from "./emulator.ts";
+import { isExternalId, isRoleArn, type StsRole } from "./sts.ts";
 
 /** The `--help` text. */
 export const USAGE = `Usage: strata-bedrock-emulator [options]
 
 A local Amazon Bedrock Runtime (Converse, ConverseStream, InvokeModel for embeddings) that the
-AWS SDK talks to unchanged, over HTTP/1.1 and HTTP/2 (h2c) on one port.
+AWS SDK talks to unchanged, over HTTP/1.1 and HTTP/2 (h2c) on one port, with an STS stand-in
+(AssumeRole) on the same port.
 
 Options:
   --port <n>                 port to listen on (default 4010; 0 picks a free port)
@@ -19,6 +21,8 @@ Options:
   --access-key-id <id>       access key id accepted with --strict-sigv4
   --secret-access-key <key>  secret access key used with --strict-sigv4
   --bearer-token <token>     require this token for "Authorization: Bearer" requests
+  --sts-role <arn[=id]>      a role AssumeRole accepts, with the external id it requires after
+                             the first "=" (repeatable; default: any role, no external id check)
   --help                     show this help
 `;
 
@@ -42,6 +46,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | "help" {
       "access-key-id": { type: "string" },
       "secret-access-key": { type: "string" },
       "bearer-token": { type: "string" },
+      "sts-role": { type: "string", multiple: true },
       help: { type: "boolean", default: false },
     },
   });
@@ -63,7 +68,38 @@ export function parseCliArgs(argv: readonly string[]): CliOptions | "help" {
     emulator.strictSigV4 = { accessKeyId, secretAccessKey };
   }
   if (values["bearer-token"] !== undefined) emulator.bearerToken = values["bearer-token"];
+  if (values["sts-role"] !== undefined) emulator.stsRoles = parseStsRoles(values["sts-role"]);
   return { port, host: values.host, emulator };
+}
+
+/**
+ * Parses `--sts-role ARN[=EXTERNAL_ID]` values. Role ARNs contain ":" but no "=" in practice, so
+ * the first "=" separates the external id (which may itself contain "=", e.g. base64 padding).
+ * IAM allows "=" in role names; such a role cannot be given here with or without an external id
+ * (use the `stsRoles` option in-process).
+ */
+export function parseStsRoles(values: readonly string[]): StsRole[] {
+  const roles: StsRole[] = [];
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    const roleArn = eq < 0 ? value : value.slice(0, eq);
+    const externalId = eq < 0 ? undefined : value.slice(eq + 1);
+    if (!isRoleArn(roleArn)) {
+      throw new Error(
+        `--sts-role needs an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>), optionally followed by =EXTERNAL_ID; got "${value}"`,
+      );
+    }
+    if (externalId !== undefined && !isExternalId(externalId)) {
+      throw new Error(
+        `--sts-role ${roleArn}: the external id must be 2 to 1224 characters of [A-Za-z0-9_+=,.@:/-]`,
+      );
+    }
+    if (roles.some((r) => r.roleArn === roleArn)) {
+      throw new Error(`--sts-role ${roleArn} is given twice`);
+    }
+    roles.push(externalId === undefined ? { roleArn } : { roleArn, externalId });
+  }
+  return roles;
 }
 
 /** Runs the CLI; sets `process.exitCode` on argument errors. */

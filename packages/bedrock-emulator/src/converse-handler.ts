@@ -40,7 +40,13 @@ export async function handleConverse(
       `This action doesn't support the model that you provided (${model.id} is an embedding model). Try again with a supported text or chat model.`,
     );
   }
-  const request = validateConverseRequest(parsed.value, model);
+  const request = validateConverseRequest(parsed.value, model, { streaming });
+  if (request.guardrail) {
+    record.guardrail = {
+      identifier: request.guardrail.identifier,
+      version: request.guardrail.version,
+    };
+  }
   const lastUser = request.messages.findLast((m) => m.role === "user");
   const { directives, texts } = parseDirectives(
     (lastUser?.content ?? []).flatMap((b) => (b.type === "text" ? [b.text] : [])),

@@ -67,6 +67,16 @@ export type ToolChoice =
   | { readonly type: "any" }
   | { readonly type: "tool"; readonly name: string };
 
+/** Converse `guardrailConfig` (ConverseStream's adds `streamProcessingMode`). */
+export interface GuardrailConfig {
+  readonly identifier: string;
+  /** `DRAFT` or a version number. */
+  readonly version: string;
+  readonly trace: "enabled" | "disabled" | "enabled_full" | undefined;
+  /** ConverseStream only. */
+  readonly streamProcessingMode: "sync" | "async" | undefined;
+}
+
 /** A Converse request that passed validation. */
 export interface ConverseRequest {
   readonly messages: readonly Message[];
@@ -83,6 +93,8 @@ export interface ConverseRequest {
   readonly toolChoice: ToolChoice;
   /** Parsed `outputConfig.textFormat.structure.jsonSchema.schema`, when given. */
   readonly jsonSchema: JsonObject | undefined;
+  /** The guardrail to apply, when `guardrailConfig` was given. */
+  readonly guardrail: GuardrailConfig | undefined;
 }
 
 /** Bedrock `StopReason` values (reference/protocols.md §2.3). */

@@ -12,6 +12,7 @@
 import type {
   ContentBlock,
   ConverseRequest,
+  GuardrailConfig,
   ImageContent,
   ImageFormat,
   JsonObject,
@@ -56,6 +57,10 @@ const OPAQUE_CONTENT_MEMBERS = new Set([
 const IMAGE_FORMATS: readonly ImageFormat[] = ["png", "jpeg", "gif", "webp"];
 const DOCUMENT_FORMATS = new Set(["pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md"]);
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const GUARDRAIL_VERSION = /^(DRAFT|\d{1,8})$/;
+const MAX_GUARDRAIL_IDENTIFIER = 2048;
+const GUARDRAIL_TRACES = ["enabled", "disabled", "enabled_full"] as const;
+const STREAM_PROCESSING_MODES = ["sync", "async"] as const;
 const MAX_STOP_SEQUENCES = 4;
 
 /** Bedrock's message when tool blocks appear without a toolConfig. */
@@ -495,6 +500,66 @@ function parseOutputConfig(value: JsonValue | undefined): JsonObject | undefined
   }
 }
 
+function oneOf<T extends string>(
+  value: JsonValue | undefined,
+  allowed: readonly T[],
+  path: string,
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    throw validationError(`${path} must be one of ${allowed.join(", ")}.`);
+  }
+  return value as T;
+}
+
+/**
+ * `guardrailConfig`: identifier (1..2048 characters) and version (`DRAFT` or a number) required;
+ * `trace` optional; `streamProcessingMode` only on ConverseStream (the SDK's Converse shape has no
+ * such member, so a client sending it there has a bug).
+ */
+function parseGuardrailConfig(
+  value: JsonValue | undefined,
+  streaming: boolean,
+): GuardrailConfig | undefined {
+  if (value === undefined) return undefined;
+  if (!isJsonObject(value)) throw validationError("guardrailConfig must be an object.");
+  const members = ["guardrailIdentifier", "guardrailVersion", "trace"];
+  if (streaming) members.push("streamProcessingMode");
+  for (const key of Object.keys(value)) {
+    if (!members.includes(key)) {
+      throw validationError(
+        `guardrailConfig has an unknown member "${key}"; allowed: ${members.join(", ")}.`,
+      );
+    }
+  }
+  const identifier = value.guardrailIdentifier;
+  if (
+    typeof identifier !== "string" ||
+    identifier === "" ||
+    identifier.length > MAX_GUARDRAIL_IDENTIFIER
+  ) {
+    throw validationError(
+      `guardrailConfig.guardrailIdentifier must be a non-empty string of at most ${MAX_GUARDRAIL_IDENTIFIER} characters.`,
+    );
+  }
+  const version = value.guardrailVersion;
+  if (typeof version !== "string" || !GUARDRAIL_VERSION.test(version)) {
+    throw validationError(
+      'guardrailConfig.guardrailVersion must be "DRAFT" or a version number (1 to 8 digits).',
+    );
+  }
+  return {
+    identifier,
+    version,
+    trace: oneOf(value.trace, GUARDRAIL_TRACES, "guardrailConfig.trace"),
+    streamProcessingMode: oneOf(
+      value.streamProcessingMode,
+      STREAM_PROCESSING_MODES,
+      "guardrailConfig.streamProcessingMode",
+    ),
+  };
+}
+
 const hasImage = (messages: readonly Message[]) =>
   messages.some((m) =>
     m.content.some(
@@ -507,11 +572,21 @@ const hasImage = (messages: readonly Message[]) =>
 const hasToolBlocks = (messages: readonly Message[]) =>
   messages.some((m) => m.content.some((b) => b.type === "toolUse" || b.type === "toolResult"));
 
+/** Options of {@link validateConverseRequest}. */
+export interface ValidateConverseOptions {
+  /** The body is a ConverseStream request (whose `guardrailConfig` has `streamProcessingMode`). */
+  readonly streaming?: boolean;
+}
+
 /**
  * Validates `body` for `model` and returns the normalised request. Throws `EmulatorError`
  * (SerializationException for a non-object body, ValidationException otherwise).
  */
-export function validateConverseRequest(body: JsonValue, model: EmulatedModel): ConverseRequest {
+export function validateConverseRequest(
+  body: JsonValue,
+  model: EmulatedModel,
+  options: ValidateConverseOptions = {},
+): ConverseRequest {
   if (!isJsonObject(body)) {
     throw new EmulatorError("SerializationException", "The request body must be a JSON object.");
   }
@@ -563,6 +638,7 @@ export function validateConverseRequest(body: JsonValue, model: EmulatedModel): 
     tools,
     toolChoice,
     jsonSchema,
+    guardrail: parseGuardrailConfig(body.guardrailConfig, options.streaming ?? false),
   };
   if (countInputTokens(request) > model.contextWindow) {
     throw validationError(INPUT_TOO_LONG_MESSAGE);

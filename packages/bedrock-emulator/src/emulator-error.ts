@@ -2,7 +2,8 @@
  * The one error type the emulator throws internally. Every failure a client can see — validation,
  * auth, injected faults, routing — is an `EmulatorError` carrying the exact Bedrock error name, so
  * the HTTP layer renders it the way Bedrock does (status + `x-amzn-ErrorType` + `{"message"}`,
- * reference/protocols.md §2.6) and the real SDK surfaces the modeled exception class.
+ * reference/protocols.md §2.6) and the real SDK surfaces the modeled exception class. Errors of the
+ * STS stand-in carry STS error codes and are rendered as STS's XML by `sts-handler.ts`.
  */
 
 /**
@@ -25,9 +26,19 @@ export type BedrockErrorName =
   | "MissingAuthenticationTokenException"
   | "IncompleteSignatureException"
   | "InvalidSignatureException"
-  | "UnrecognizedClientException";
+  | "UnrecognizedClientException"
+  | "ExpiredTokenException";
 
-/** HTTP status per error name, from the `@httpError` traits of the Bedrock Runtime Smithy model. */
+/** Error codes only the STS stand-in answers with (STS's own names, Query-protocol style). */
+export type StsErrorName = "AccessDenied" | "ValidationError" | "InvalidAction";
+
+/** Every error name an {@link EmulatorError} can carry. */
+export type EmulatorErrorName = BedrockErrorName | StsErrorName;
+
+/**
+ * HTTP status per error name, from the `@httpError` traits of the Bedrock Runtime Smithy model
+ * (and, for the STS codes, the `awsQueryError` traits of the STS model).
+ */
 export const ERROR_STATUS = {
   ValidationException: 400,
   AccessDeniedException: 403,
@@ -44,7 +55,11 @@ export const ERROR_STATUS = {
   IncompleteSignatureException: 400,
   InvalidSignatureException: 403,
   UnrecognizedClientException: 403,
-} as const satisfies Record<BedrockErrorName, number>;
+  ExpiredTokenException: 403,
+  AccessDenied: 403,
+  ValidationError: 400,
+  InvalidAction: 400,
+} as const satisfies Record<EmulatorErrorName, number>;
 
 /**
  * `:exception-type` values the emulator can send inside a ConverseStream (the lowerCamel union
@@ -77,12 +92,12 @@ export function isStreamExceptionType(value: string): value is StreamExceptionTy
  * `originalStatusCode` on `ModelErrorException`); the message is always client-safe.
  */
 export class EmulatorError extends Error {
-  readonly errorName: BedrockErrorName;
+  readonly errorName: EmulatorErrorName;
   readonly status: number;
   readonly details: Readonly<Record<string, string | number>>;
 
   constructor(
-    errorName: BedrockErrorName,
+    errorName: EmulatorErrorName,
     message: string,
     details: Readonly<Record<string, string | number>> = {},
   ) {

@@ -1,10 +1,18 @@
 /**
- * The emulator itself: one port serving Bedrock Runtime over HTTP/1.1 and h2c, authenticating,
- * routing to the operation handlers, rendering Bedrock-shaped errors, and logging every request.
+ * The emulator itself: one port serving Bedrock Runtime over HTTP/1.1 and h2c (and the STS
+ * stand-in on `POST /`), authenticating, routing to the operation handlers, rendering
+ * Bedrock-shaped (or STS-shaped) errors, and logging every request.
  */
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type AuthPolicy, authenticate, authKindOf, type StrictSigV4Credentials } from "./auth.ts";
+import {
+  type AuthPolicy,
+  accessKeyIdOf,
+  authenticate,
+  authKindOf,
+  STS_SIGNING_SERVICE,
+  type StrictSigV4Credentials,
+} from "./auth.ts";
 import { handleConverse } from "./converse-handler.ts";
 import { createDualProtocolServer } from "./dual-protocol-server.ts";
 import { EmulatorError } from "./emulator-error.ts";
@@ -14,12 +22,14 @@ import { handleInvoke } from "./invoke-handler.ts";
 import { createModelCatalogue, type EmulatedModel } from "./models.ts";
 import type { OperationContext } from "./operation-context.ts";
 import {
+  type BedrockOperation,
   createRequestLog,
-  type Operation,
   type RequestEnd,
   type RequestRecord,
 } from "./request-log.ts";
 import { routeRequest } from "./route.ts";
+import { createStsStandIn, type StsRole } from "./sts.ts";
+import { handleSts, sendStsError, stsErrorOf } from "./sts-handler.ts";
 
 /** Options of {@link createBedrockEmulator}; every field is optional. */
 export interface BedrockEmulatorOptions {
@@ -35,6 +45,12 @@ export interface BedrockEmulatorOptions {
   bearerToken?: string;
   /** Size of the request-log ring buffer. Default 1000. */
   maxRecordedRequests?: number;
+  /**
+   * Roles the STS stand-in (`POST /`, AssumeRole) lets callers assume, each with the external id
+   * its trust policy requires, if any. Another role, or a wrong or missing external id, gets 403
+   * `AccessDenied`. Default: any role ARN is accepted and external ids are not checked.
+   */
+  stsRoles?: StsRole[];
 }
 
 /** A running (or ready-to-run) emulator. */
@@ -60,10 +76,7 @@ export interface BedrockEmulator {
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const DEFAULT_WAIT_TIMEOUT_MS = 5000;
 
-function runOperation(
-  operation: Exclude<Operation, "Unknown">,
-  context: OperationContext,
-): Promise<RequestEnd> {
+function runOperation(operation: BedrockOperation, context: OperationContext): Promise<RequestEnd> {
   switch (operation) {
     case "Converse":
       return handleConverse(context, false);
@@ -103,9 +116,11 @@ const formatUrl = (host: string, port: number) =>
 export function createBedrockEmulator(options: BedrockEmulatorOptions = {}): BedrockEmulator {
   const catalogue = createModelCatalogue(options.models);
   const log = createRequestLog({ capacity: options.maxRecordedRequests ?? 1000 });
+  const sts = createStsStandIn(options.stsRoles);
   const policy: AuthPolicy = {
     strictSigV4: options.strictSigV4,
     bearerToken: options.bearerToken,
+    sessionCredentials: (accessKeyId) => sts.sessionCredentials(accessKeyId),
   };
   const inFlight = new Set<Promise<void>>();
   let state: "new" | "listening" | "closed" = "new";
@@ -118,14 +133,17 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions = {}): Bed
       return;
     }
     const route = routeRequest(exchange.method, exchange.rawPath);
+    const authorization = exchange.header("authorization");
     const record = log.start({
       id: requestId,
       operation: route.kind === "operation" ? route.operation : "Unknown",
       modelId: route.modelId,
       httpVersion: exchange.httpVersion,
-      auth: authKindOf(exchange.header("authorization")),
+      auth: authKindOf(authorization),
       startedAt: Date.now(),
     });
+    const accessKeyId = accessKeyIdOf(authorization);
+    if (accessKeyId !== undefined) record.accessKeyId = accessKeyId;
     try {
       if (route.kind === "unknown") {
         throw new EmulatorError(
@@ -134,17 +152,26 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions = {}): Bed
         );
       }
       const body = await exchange.readBody(MAX_BODY_BYTES);
-      authenticate(
-        policy,
-        {
-          method: exchange.method,
-          rawPath: exchange.rawPath,
-          rawQuery: exchange.rawQuery,
-          header: (name) => exchange.header(name),
+      const signed = {
+        method: exchange.method,
+        rawPath: exchange.rawPath,
+        rawQuery: exchange.rawQuery,
+        header: (name: string) => exchange.header(name),
+        body,
+      };
+      if (route.kind === "sts") {
+        const end = handleSts({
+          exchange,
+          record,
           body,
-        },
-        Date.now(),
-      );
+          sts,
+          authenticate: () => authenticate(policy, signed, Date.now(), STS_SIGNING_SERVICE),
+          now: Date.now,
+        });
+        log.finish(record, end);
+        return;
+      }
+      authenticate(policy, signed, Date.now());
       const model = catalogue.resolve(route.modelId);
       const end = await runOperation(route.operation, {
         exchange,
@@ -169,6 +196,12 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions = {}): Bed
       if (exchange.headersSent) {
         exchange.destroy();
         log.finish(record, { outcome: "error", status: 200, errorType: failure.errorName });
+        return;
+      }
+      if (route.kind === "sts") {
+        sendStsError(exchange, failure, requestId);
+        const { code, status } = stsErrorOf(failure);
+        log.finish(record, { outcome: "error", status, errorType: code });
         return;
       }
       sendError(exchange, failure, requestId);

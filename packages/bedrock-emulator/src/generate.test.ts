@@ -28,6 +28,7 @@ function generate(text: string, overrides: Partial<ConverseRequest> = {}) {
     tools: [],
     toolChoice: { type: "auto" },
     jsonSchema: undefined,
+    guardrail: undefined,
     ...overrides,
   };
   const { directives, texts } = parseDirectives([text]);

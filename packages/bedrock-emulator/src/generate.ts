@@ -25,8 +25,15 @@ export const REPLY_PREFIX = "Emulated reply to:";
 export const TOOL_RESULTS_PREFIX = "Tool results received:";
 /** Text block emitted before tool calls when toolChoice is auto. */
 export const CALLING_TOOLS_TEXT = "Calling tools.";
-/** Text of a `[[emulator:guardrail]]` reply. */
+/** Text of a guardrail intervention (`[[emulator:guardrail]]`, or the blocked topic below). */
 export const GUARDRAIL_TEXT = "Sorry, the model cannot answer this question.";
+/**
+ * The built-in denied topic: a request with `guardrailConfig` whose last user text contains this
+ * word (whole word, case-sensitive) gets the guardrail intervention, as a real guardrail with a
+ * denied topic would, without any directive.
+ */
+export const GUARDRAIL_BLOCKED_WORD = "BLOCKED-TOPIC";
+const BLOCKED_WORD = /(?<![\w-])BLOCKED-TOPIC(?![\w-])/;
 /** Words cycled by `[[emulator:tokens=N]]`. */
 export const FILLER_WORDS = [
   "lorem",
@@ -144,9 +151,21 @@ function replyText(input: GenerateInput): string {
   return asksForJson ? JSON.stringify({ reply: sentence }) : sentence;
 }
 
+/**
+ * Whether the guardrail intervenes: `[[emulator:guardrail]]` (with or without `guardrailConfig`,
+ * as before guardrails were validated), or a configured guardrail and the blocked word.
+ */
+function guardrailIntervenes(input: GenerateInput): boolean {
+  if (input.directives.guardrail) return true;
+  return (
+    input.request.guardrail !== undefined &&
+    input.lastUserTexts.some((text) => BLOCKED_WORD.test(text))
+  );
+}
+
 function draftReply(input: GenerateInput): { blocks: ReplyBlock[]; stopReason: StopReason } {
   const { request, directives } = input;
-  if (directives.guardrail) {
+  if (guardrailIntervenes(input)) {
     return {
       blocks: [{ type: "text", text: GUARDRAIL_TEXT }],
       stopReason: "guardrail_intervened",

@@ -9,7 +9,8 @@ export {
   type BedrockEmulatorOptions,
   createBedrockEmulator,
 } from "./emulator.ts";
-export type { Operation, Outcome, RequestRecord } from "./request-log.ts";
+export type { BedrockOperation, Operation, Outcome, RequestRecord } from "./request-log.ts";
+export type { StsRole } from "./sts.ts";
 export type { EmulatedModel, ModelFamily } from "./models.ts";
 export type { AuthKind, StrictSigV4Credentials } from "./auth.ts";
 
@@ -18,5 +19,9 @@ export type { AuthKind, StrictSigV4Credentials } from "./auth.ts";
 export { BUILT_IN_MODELS, baseModelId, INFERENCE_PROFILE_PREFIXES } from "./models.ts";
 /** Directive names and the statuses `[[emulator:status=NNN]]` accepts, for generated docs/tests. */
 export { DIRECTIVE_NAMES, STATUS_DIRECTIVE_ERRORS } from "./directives.ts";
+/** The access key id the STS stand-in issues for a role, for tests that assert who signed a call. */
+export { roleCredentials } from "./sts.ts";
+/** The word that makes a configured guardrail intervene. */
+export { GUARDRAIL_BLOCKED_WORD, GUARDRAIL_TEXT } from "./generate.ts";
 /** Decodes one event-stream frame, for tests that read a raw ConverseStream body. */
 export { decodeFrame } from "./event-stream.ts";

@@ -1,18 +1,25 @@
 /**
  * The request log: a bounded, in-memory record of what clients sent and how each request ended.
  * Tests use it to assert what the gateway actually sent upstream (translated body, auth scheme,
- * HTTP version) and how it ended (completed, aborted by a cancelled client, error), in-process via
- * `requests()`/`waitForRequest()` or out of process via `GET /_emulator/requests`.
+ * signing key, HTTP version) and how it ended (completed, aborted by a cancelled client, error),
+ * in-process via `requests()`/`waitForRequest()` or out of process via `GET /_emulator/requests`.
  */
 import type { AuthKind } from "./auth.ts";
 
-/** The operation a request addressed; `Unknown` for paths that match no operation. */
+/**
+ * The operation a request addressed: a Bedrock Runtime operation, the STS stand-in's
+ * `AssumeRole`, or `Unknown` for requests that match no operation.
+ */
 export type Operation =
   | "Converse"
   | "ConverseStream"
   | "InvokeModel"
   | "InvokeModelWithResponseStream"
+  | "AssumeRole"
   | "Unknown";
+
+/** The Bedrock Runtime operations (every operation but STS's and `Unknown`). */
+export type BedrockOperation = Exclude<Operation, "AssumeRole" | "Unknown">;
 
 /** How a request ended. */
 export type Outcome = "completed" | "aborted" | "error";
@@ -24,20 +31,36 @@ export interface RequestRecord {
   /** Also sent to the client as `x-amzn-RequestId`. */
   id: string;
   operation: Operation;
-  /** The model identifier as the client sent it (URL-decoded), e.g. an inference-profile ARN. */
+  /**
+   * The model identifier as the client sent it (URL-decoded), e.g. an inference-profile ARN;
+   * empty for STS requests.
+   */
   modelId: string;
   httpVersion: "1.1" | "2";
   auth: AuthKind;
+  /**
+   * The access key id of the SigV4 `Credential` the request was signed with (as claimed, recorded
+   * before verification); undefined for Bearer and unauthenticated requests. Lets a test prove
+   * which identity made a call, e.g. a role assumed through the STS stand-in (`ASIA…`).
+   */
+  accessKeyId?: string;
+  /** AssumeRole: the `RoleArn` asked for. */
+  roleArn?: string;
+  /** Converse/ConverseStream: the `guardrailConfig` the request carried, once validated. */
+  guardrail?: { identifier: string; version: string };
   startedAt: number;
   endedAt?: number;
   outcome?: Outcome;
   /** HTTP status sent (200 for streams, even when a mid-stream exception followed). */
   status?: number;
-  /** Bedrock error name, or the stream `:exception-type` for mid-stream exceptions. */
+  /**
+   * Bedrock error name, the stream `:exception-type` for mid-stream exceptions, or the STS error
+   * code (`AccessDenied`, `ValidationError`, …) for STS requests.
+   */
   errorType?: string;
   /** Event-stream frames written (events and exceptions), for streaming operations. */
   eventsSent?: number;
-  /** The parsed request JSON, when the body was JSON. */
+  /** The parsed request JSON, when the body was JSON; for STS, the form parameters. */
   body?: unknown;
 }
 

@@ -1,17 +1,20 @@
 /**
- * Maps a request line to a Bedrock Runtime operation (reference/protocols.md §2.1). Routing works
- * on the raw path: the SDK percent-encodes the model id label fully (`:` → `%3A`, and `/` → `%2F`
- * inside ARNs), so the path is split on `/` first and only the model segment is decoded.
+ * Maps a request line to a Bedrock Runtime operation (reference/protocols.md §2.1), or to the STS
+ * stand-in (`POST /`, where the AWS Query protocol sends every STS action; Bedrock Runtime has no
+ * operation on `/`). Routing works on the raw path: the SDK percent-encodes the model id label
+ * fully (`:` → `%3A`, and `/` → `%2F` inside ARNs), so the path is split on `/` first and only the
+ * model segment is decoded.
  */
-import type { Operation } from "./request-log.ts";
+import type { BedrockOperation } from "./request-log.ts";
 
-/** The result of routing: an operation on a model, or no match. */
+/** The result of routing: an operation on a model, an STS request, or no match. */
 export type Route =
   | {
       readonly kind: "operation";
-      readonly operation: Exclude<Operation, "Unknown">;
+      readonly operation: BedrockOperation;
       readonly modelId: string;
     }
+  | { readonly kind: "sts"; readonly modelId: "" }
   | { readonly kind: "unknown"; readonly modelId: string };
 
 const OPERATIONS = {
@@ -19,7 +22,7 @@ const OPERATIONS = {
   "converse-stream": "ConverseStream",
   invoke: "InvokeModel",
   "invoke-with-response-stream": "InvokeModelWithResponseStream",
-} as const satisfies Record<string, Exclude<Operation, "Unknown">>;
+} as const satisfies Record<string, BedrockOperation>;
 
 const MODEL_PATH = /^\/model\/([^/]+)\/([a-z-]+)$/;
 
@@ -32,10 +35,12 @@ function decodeSegment(segment: string): string | undefined {
 }
 
 /**
- * Routes `POST /model/{modelId}/{action}`. A malformed percent-encoding in the model segment
- * routes to the operation with an empty model id (which then fails model resolution).
+ * Routes `POST /model/{modelId}/{action}` and `POST /` (STS). A malformed percent-encoding in the
+ * model segment routes to the operation with an empty model id (which then fails model
+ * resolution).
  */
 export function routeRequest(method: string, rawPath: string): Route {
+  if (method === "POST" && rawPath === "/") return { kind: "sts", modelId: "" };
   const match = MODEL_PATH.exec(rawPath);
   if (!match) return { kind: "unknown", modelId: "" };
   const [, segment = "", action = ""] = match;

@@ -20,7 +20,10 @@ export interface TestClients {
 /** Creates an SDK client for `url` (HTTP/2 unless `http1`). */
 export function createTestClient(
   url: string,
-  options: { http1?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
+  options: {
+    http1?: boolean;
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  } = {},
 ): BedrockRuntimeClient {
   return new BedrockRuntimeClient({
     endpoint: url,

@@ -13,6 +13,7 @@ const request = (overrides: Partial<ConverseRequest>): ConverseRequest => ({
   tools: [],
   toolChoice: { type: "auto" },
   jsonSchema: undefined,
+  guardrail: undefined,
   ...overrides,
 });
 

@@ -2,7 +2,7 @@ import { ModelKind } from "@strata/proto";
 import { describe, expect, it } from "vitest";
 import { createDefaultCatalog, defaultCatalogEntries, parseCatalog } from "./catalog.ts";
 
-const catalog = createDefaultCatalog();
+const catalog = createDefaultCatalog({ region: "us-east-1" });
 const entry = (id: string) => {
   const found = defaultCatalogEntries.find((e) => e.id === id);
   if (!found) throw new Error(`no ${id} in the default catalog`);
@@ -76,6 +76,18 @@ describe("catalog", () => {
   });
 });
 
+describe("catalog geography", () => {
+  it.each([
+    ["us-east-1", "anthropic.claude-3-haiku-20240307-v1:0", "us", ["us-east-1"]],
+    ["eu-west-3", "anthropic.claude-3-haiku-20240307-v1:0", "eu", ["eu-west-3"]],
+    ["ap-northeast-1", "cohere.embed-english-v3", "apac", ["ap-northeast-1"]],
+    ["eu-west-3", "anthropic.claude-sonnet-4-20250514-v1:0", "us", []],
+  ])("in %s places %s in %s %j", (region, id, geography, regions) => {
+    const model = createDefaultCatalog({ region }).toProto(entry(id));
+    expect(model).toMatchObject({ geography, regions });
+  });
+});
+
 describe("parseCatalog", () => {
   const valid = {
     id: "my-model",
@@ -102,12 +114,14 @@ describe("parseCatalog", () => {
   };
 
   it("accepts an array of entries, defaulting fallbacks", () => {
-    const parsed = parseCatalog(JSON.stringify([valid]));
+    const parsed = parseCatalog(JSON.stringify([valid]), { region: "us-east-1" });
     expect(parsed.resolve("mine")?.fallbacks).toEqual([]);
   });
 
   it("accepts { models: [...] }", () => {
-    expect(parseCatalog(JSON.stringify({ models: [valid] })).list()).toHaveLength(1);
+    expect(
+      parseCatalog(JSON.stringify({ models: [valid] }), { region: "us-east-1" }).list(),
+    ).toHaveLength(1);
   });
 
   it.each([
@@ -135,11 +149,13 @@ describe("parseCatalog", () => {
     },
     { name: "no models", json: "[]", problem: /no models/ },
   ])("rejects $name", ({ json, problem }) => {
-    expect(() => parseCatalog(json, "catalog.json")).toThrow(problem);
+    expect(() => parseCatalog(json, { region: "us-east-1", source: "catalog.json" })).toThrow(
+      problem,
+    );
   });
 
   it("accepts the default catalog written out as JSON", () => {
-    const roundTrip = parseCatalog(JSON.stringify(defaultCatalogEntries));
+    const roundTrip = parseCatalog(JSON.stringify(defaultCatalogEntries), { region: "us-east-1" });
     expect(roundTrip.list()).toEqual(defaultCatalogEntries);
   });
 });

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { create } from "@bufbuild/protobuf";
 import { type Model, ModelKind, ModelSchema } from "@strata/proto";
 import { z } from "zod";
+import { modelLocation } from "./geography.ts";
 
 /**
  * The model catalog: which models Strata offers, under which names, served by which Bedrock model
@@ -10,6 +11,9 @@ import { z } from "zod";
  *
  * The built-in catalog ({@link defaultCatalogEntries}) can be replaced whole by a JSON file of the
  * same shape (`STRATA_CATALOG_FILE`): an array of entries, or `{ "models": [...] }`.
+ *
+ * A catalog is built for the service's Bedrock Region, which says where in-Region models are
+ * served (`Model.geography` / `regions`, geography.ts).
  */
 
 const nonNegativeInt = z.number().int().min(0);
@@ -75,13 +79,19 @@ export type CatalogEntry = z.infer<typeof catalogEntrySchema>;
 /** Embedding facts of an embedding model's entry. */
 export type EmbeddingSpec = z.infer<typeof embeddingSchema>;
 
+/** What a catalog needs to know besides its entries. */
+export interface CatalogOptions {
+  /** The Bedrock Region the service calls (STRATA_BEDROCK_REGION): where in-Region models run. */
+  readonly region: string;
+}
+
 /** The catalog as the service uses it. */
 export interface Catalog {
   /** The entry named by an exact id or alias (case-sensitive), or undefined. */
   resolve(idOrAlias: string): CatalogEntry | undefined;
   /** Every entry, in catalog order. */
   list(): readonly CatalogEntry[];
-  /** The entry as the proto `Model` clients see in ListModels. */
+  /** The entry as the proto `Model` clients see in ListModels, with where it is served. */
   toProto(entry: CatalogEntry): Model;
 }
 
@@ -96,7 +106,7 @@ const catalogFileSchema = z.preprocess(
  * embedding facts exactly on embedding models, fallbacks naming other entries of the same kind.
  * Throws an Error listing every problem (a bad catalog must stop the service at start).
  */
-export function createCatalog(entries: readonly CatalogEntry[]): Catalog {
+export function createCatalog(entries: readonly CatalogEntry[], options: CatalogOptions): Catalog {
   const problems: string[] = [];
   const byName = new Map<string, CatalogEntry>();
   for (const entry of entries) {
@@ -128,12 +138,18 @@ export function createCatalog(entries: readonly CatalogEntry[]): Catalog {
   return {
     resolve: (idOrAlias) => byName.get(idOrAlias),
     list: () => frozen,
-    toProto: catalogEntryToModel,
+    toProto: (entry) => catalogEntryToModel(entry, options.region),
   };
 }
 
-/** Parses and validates the JSON text of a catalog file (an array or `{ "models": [...] }`). */
-export function parseCatalog(json: string, source = "catalog"): Catalog {
+/**
+ * Parses and validates the JSON text of a catalog file (an array or `{ "models": [...] }`);
+ * `source` names it in errors (default "catalog").
+ */
+export function parseCatalog(
+  json: string,
+  { source = "catalog", ...options }: CatalogOptions & { readonly source?: string },
+): Catalog {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
@@ -147,16 +163,20 @@ export function parseCatalog(json: string, source = "catalog"): Catalog {
     );
     throw new Error(`${source}: invalid model catalog:\n  ${problems.join("\n  ")}`);
   }
-  return createCatalog(result.data.models);
+  return createCatalog(result.data.models, options);
 }
 
 /** Reads the catalog file named by STRATA_CATALOG_FILE. */
-export async function loadCatalogFile(path: string): Promise<Catalog> {
-  return parseCatalog(await readFile(path, "utf8"), path);
+export async function loadCatalogFile(path: string, options: CatalogOptions): Promise<Catalog> {
+  return parseCatalog(await readFile(path, "utf8"), { ...options, source: path });
 }
 
-/** A catalog entry as the proto `Model` (ListModels). */
-export function catalogEntryToModel(entry: CatalogEntry): Model {
+/**
+ * A catalog entry as the proto `Model` (ListModels), with `geography` and `regions` for the
+ * service's Bedrock `region` (geography.ts).
+ */
+export function catalogEntryToModel(entry: CatalogEntry, region: string): Model {
+  const { geography, regions } = modelLocation(entry.bedrockModelId, region);
   return create(ModelSchema, {
     id: entry.id,
     aliases: entry.aliases,
@@ -170,6 +190,8 @@ export function catalogEntryToModel(entry: CatalogEntry): Model {
     dimensions: entry.embedding?.dimensions ?? [],
     price: entry.price,
     fallbacks: entry.fallbacks,
+    geography,
+    regions,
   });
 }
 
@@ -423,6 +445,6 @@ export const defaultCatalogEntries: readonly CatalogEntry[] = [
 ];
 
 /** The built-in catalog, validated like a file would be. */
-export function createDefaultCatalog(): Catalog {
-  return createCatalog(defaultCatalogEntries);
+export function createDefaultCatalog(options: CatalogOptions): Catalog {
+  return createCatalog(defaultCatalogEntries, options);
 }

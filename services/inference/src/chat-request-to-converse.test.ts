@@ -11,7 +11,7 @@ import {
   noToolsInstruction,
 } from "./chat-request-to-converse.ts";
 
-const catalog = createDefaultCatalog();
+const catalog = createDefaultCatalog({ region: "us-east-1" });
 const model = (name: string): CatalogEntry => {
   const entry = catalog.resolve(name);
   if (!entry) throw new Error(`no ${name}`);

@@ -70,7 +70,43 @@ describe("loadInferenceConfig", () => {
   });
 
   it.each([
+    { name: "nothing set", env: {}, expected: undefined },
+    {
+      name: "the emulator as Bedrock (it serves STS too)",
+      env: { STRATA_BEDROCK_ENDPOINT: "http://127.0.0.1:4010" },
+      expected: "http://127.0.0.1:4010",
+    },
+    {
+      name: "STRATA_STS_ENDPOINT",
+      env: {
+        STRATA_BEDROCK_ENDPOINT: "http://127.0.0.1:4010",
+        STRATA_STS_ENDPOINT: "http://127.0.0.1:4020",
+      },
+      expected: "http://127.0.0.1:4020",
+    },
+    {
+      name: "the emulator as Bedrock and AWS_ENDPOINT_URL_STS (left to the SDK)",
+      env: {
+        STRATA_BEDROCK_ENDPOINT: "http://127.0.0.1:4010",
+        AWS_ENDPOINT_URL_STS: "http://127.0.0.1:4030",
+      },
+      expected: undefined,
+    },
+    {
+      name: "a VPC endpoint with real credentials",
+      env: {
+        STRATA_BEDROCK_ENDPOINT: "https://vpce-1.bedrock-runtime.us-east-1.vpce.amazonaws.com",
+        AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/secrets/token",
+      },
+      expected: undefined,
+    },
+  ])("resolves the STS endpoint with $name", ({ env, expected }) => {
+    expect(loadInferenceConfig(env).STRATA_STS_ENDPOINT).toBe(expected);
+  });
+
+  it.each([
     { STRATA_BEDROCK_ENDPOINT: "not a url" },
+    { STRATA_STS_ENDPOINT: "sts.local" },
     { STRATA_BEDROCK_MAX_ATTEMPTS: "0" },
     { STRATA_BEDROCK_TIMEOUT_MS: "-5" },
     { STRATA_BEDROCK_CREDENTIALS: "magic" },
@@ -79,8 +115,11 @@ describe("loadInferenceConfig", () => {
   });
 
   it("keeps AWS variables out of the parsed configuration", () => {
-    expect(loadInferenceConfig({ AWS_ACCESS_KEY_ID: "AKID" })).not.toHaveProperty(
-      "AWS_ACCESS_KEY_ID",
-    );
+    const config = loadInferenceConfig({
+      AWS_ACCESS_KEY_ID: "AKID",
+      AWS_ENDPOINT_URL_STS: "http://x",
+    });
+    expect(config).not.toHaveProperty("AWS_ACCESS_KEY_ID");
+    expect(config).not.toHaveProperty("AWS_ENDPOINT_URL_STS");
   });
 });

@@ -28,6 +28,13 @@ const schema = z
      * endpoint on a node whose credentials come from instance metadata). `emulator`: always dummy.
      */
     STRATA_BEDROCK_CREDENTIALS: z.enum(["auto", "chain", "emulator"]).default("auto"),
+    /**
+     * The STS endpoint for assuming tenants' cross-account roles: the emulator's STS stand-in, or
+     * a VPC endpoint. Unset: the SDK's own resolution (AWS_ENDPOINT_URL_STS, else the regional
+     * endpoint of STRATA_BEDROCK_REGION), except that with the emulator's dummy credentials and no
+     * AWS_ENDPOINT_URL_STS it is STRATA_BEDROCK_ENDPOINT (the emulator serves STS on that port).
+     */
+    STRATA_STS_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     /** A JSON model catalog replacing the built-in one (catalog.ts describes the format). */
     STRATA_CATALOG_FILE: present,
     /**
@@ -45,6 +52,7 @@ const schema = z
     AWS_CONTAINER_CREDENTIALS_FULL_URI: present,
     AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: present,
     AWS_BEARER_TOKEN_BEDROCK: present,
+    AWS_ENDPOINT_URL_STS: present,
   })
   .transform(
     ({
@@ -55,8 +63,10 @@ const schema = z
       AWS_CONTAINER_CREDENTIALS_FULL_URI,
       AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
       AWS_BEARER_TOKEN_BEDROCK,
+      AWS_ENDPOINT_URL_STS,
       STRATA_BEDROCK_CREDENTIALS,
       STRATA_BEDROCK_REGION,
+      STRATA_STS_ENDPOINT,
       ...rest
     }) => {
       const awsCredentialsInEnv = [
@@ -75,6 +85,9 @@ const schema = z
       return {
         ...rest,
         STRATA_BEDROCK_REGION: STRATA_BEDROCK_REGION ?? AWS_REGION ?? "us-east-1",
+        STRATA_STS_ENDPOINT:
+          STRATA_STS_ENDPOINT ??
+          (dummy && AWS_ENDPOINT_URL_STS === undefined ? rest.STRATA_BEDROCK_ENDPOINT : undefined),
         /** The decision of STRATA_BEDROCK_CREDENTIALS, for createBedrockClient. */
         bedrockCredentials: dummy ? ("emulator" as const) : ("default-chain" as const),
       };

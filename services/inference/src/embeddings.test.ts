@@ -10,7 +10,7 @@ import {
   type InvokeEmbeddingModel,
 } from "./embeddings.ts";
 
-const catalog = createDefaultCatalog();
+const catalog = createDefaultCatalog({ region: "us-east-1" });
 const model = (name: string) => catalog.resolve(name) as CatalogEntry;
 const titanV2 = model("titan-embed-text-v2");
 const titanV1 = model("titan-embed-text-v1");

@@ -1,25 +1,38 @@
 import { createLogger, createMetricsRegistry, runService } from "@strata/platform";
-import { createBedrockClient } from "./bedrock-client.ts";
+import { createBedrockClient, createBedrockRequestHandler } from "./bedrock-client.ts";
 import { createDefaultCatalog, loadCatalogFile } from "./catalog.ts";
 import { loadInferenceConfig } from "./config.ts";
 import { createInferenceServer } from "./server.ts";
+import { createStsClient } from "./sts-client.ts";
 
 const config = loadInferenceConfig(process.env);
 const logger = createLogger({ service: "inference", level: config.STRATA_LOG_LEVEL });
 const registry = createMetricsRegistry("inference");
+const region = config.STRATA_BEDROCK_REGION;
 const catalog = config.STRATA_CATALOG_FILE
-  ? await loadCatalogFile(config.STRATA_CATALOG_FILE)
-  : createDefaultCatalog();
-const client = createBedrockClient({
-  region: config.STRATA_BEDROCK_REGION,
+  ? await loadCatalogFile(config.STRATA_CATALOG_FILE, { region })
+  : createDefaultCatalog({ region });
+const bedrock = {
+  region,
   endpoint: config.STRATA_BEDROCK_ENDPOINT,
   maxAttempts: config.STRATA_BEDROCK_MAX_ATTEMPTS,
+  // One connection pool for Strata's own calls and every tenant's cross-account calls.
+  requestHandler: createBedrockRequestHandler(),
+};
+const client = createBedrockClient({ ...bedrock, credentials: config.bedrockCredentials });
+const sts = createStsClient({
+  region,
+  endpoint: config.STRATA_STS_ENDPOINT,
   credentials: config.bedrockCredentials,
 });
 
 const server = await createInferenceServer({
   catalog,
   client,
+  crossAccount: {
+    sts,
+    createClient: (credentials) => createBedrockClient({ ...bedrock, credentials }),
+  },
   logger,
   registry,
   host: config.STRATA_HOST,
@@ -34,10 +47,14 @@ await runService({
   server,
   config,
   ports: { grpc: server.port },
-  afterClose: [{ name: "bedrock", run: () => client.destroy() }],
+  afterClose: [
+    { name: "bedrock", run: () => client.destroy() },
+    { name: "sts", run: () => sts.destroy() },
+  ],
   details: {
-    region: config.STRATA_BEDROCK_REGION,
+    region,
     endpoint: config.STRATA_BEDROCK_ENDPOINT ?? "regional",
+    stsEndpoint: config.STRATA_STS_ENDPOINT ?? "sdk default",
     credentials: config.bedrockCredentials,
     models: catalog.list().length,
   },

@@ -9,6 +9,12 @@ export interface InferenceMetrics {
   readonly upstreamRequests: Counter<"model" | "operation" | "outcome">;
   readonly upstreamDuration: Histogram<"model" | "operation">;
   readonly timeToFirstToken: Histogram<"model">;
+  /**
+   * STS AssumeRole calls for tenants' cross-account roles; `outcome` is `success`, the error code
+   * (`cross_account_denied`, `cross_account_invalid`) or reason (`upstream_unavailable`,
+   * `internal`).
+   */
+  readonly assumeRole: Counter<"outcome">;
 }
 
 /**
@@ -39,6 +45,12 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       buckets: [
         0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
       ],
+      registers: [registry],
+    }),
+    assumeRole: new Counter({
+      name: "strata_inference_assume_role_total",
+      help: "STS AssumeRole calls for tenants' cross-account roles, by outcome.",
+      labelNames: ["outcome"],
       registers: [registry],
     }),
   };

@@ -4,6 +4,7 @@ import { createHealthService, createRpcServer, type Logger } from "@strata/platf
 import { InferenceService } from "@strata/proto";
 import type { Registry } from "prom-client";
 import type { Catalog } from "./catalog.ts";
+import { type CrossAccountClientsOptions, createCrossAccountClients } from "./cross-account.ts";
 import { createInferenceMetrics } from "./metrics.ts";
 import { createInferenceService } from "./service.ts";
 
@@ -12,6 +13,11 @@ export interface InferenceServerDeps {
   catalog: Catalog;
   /** The Bedrock Runtime client (createBedrockClient); the server does not own or destroy it. */
   client: BedrockRuntimeClient;
+  /**
+   * STS and a Bedrock client factory for tenants' cross-account roles (cross-account.ts). Without
+   * it, requests naming a role fail. The server does not own or destroy the STS client.
+   */
+  crossAccount?: Omit<CrossAccountClientsOptions, "logger" | "assumeRoleTotal"> | undefined;
   logger: Logger;
   registry: Registry;
   host: string;
@@ -38,11 +44,19 @@ export interface InferenceServer {
  */
 export async function createInferenceServer(deps: InferenceServerDeps): Promise<InferenceServer> {
   const health = createHealthService([InferenceService.typeName]);
+  const metrics = createInferenceMetrics(deps.registry);
   const service = createInferenceService({
     catalog: deps.catalog,
     client: deps.client,
+    crossAccount:
+      deps.crossAccount &&
+      createCrossAccountClients({
+        ...deps.crossAccount,
+        logger: deps.logger,
+        assumeRoleTotal: metrics.assumeRole,
+      }),
     logger: deps.logger,
-    metrics: createInferenceMetrics(deps.registry),
+    metrics,
     timeoutMs: deps.timeoutMs,
     streamIdleTimeoutMs: deps.streamIdleTimeoutMs,
     embeddingConcurrency: deps.embeddingConcurrency,

@@ -29,7 +29,7 @@ let registry: Registry;
 
 const start = (options: { timeoutMs: number; streamIdleTimeoutMs: number; registry: Registry }) =>
   createInferenceServer({
-    catalog: createDefaultCatalog(),
+    catalog: createDefaultCatalog({ region: "us-east-1" }),
     client: bedrock,
     logger: createLogger({ service: "inference", level: "silent" }),
     host: "127.0.0.1",

@@ -15,6 +15,7 @@ import {
   type InferenceService,
   ListModelsResponseSchema,
   type Principal,
+  type UpstreamPolicy,
 } from "@strata/proto";
 import type { AnswerShaping } from "./answer-shaping.ts";
 import { bedrockErrorToStrataError } from "./bedrock-error.ts";
@@ -26,14 +27,26 @@ import {
   createStreamTranslation,
 } from "./converse-stream-to-events.ts";
 import { converseToChatResponse } from "./converse-to-chat-response.ts";
+import type { CrossAccountClients, CrossAccountRole } from "./cross-account.ts";
 import { defaultEmbeddingConcurrency, embed, type InvokeEmbeddingModel } from "./embeddings.ts";
 import type { InferenceMetrics, UpstreamOperation } from "./metrics.ts";
 import { createUpstreamCall, type UpstreamCall } from "./upstream-call.ts";
+import {
+  converseGuardrailConfig,
+  crossAccountRoleOf,
+  streamGuardrailConfig,
+} from "./upstream-policy.ts";
 
 /** What the inference service needs; server.ts and tests build it. */
 export interface InferenceServiceDeps {
   readonly catalog: Catalog;
+  /** The client for calls in Strata's own AWS account. */
   readonly client: BedrockRuntimeClient;
+  /**
+   * Clients for tenants whose UpstreamPolicy names a cross-account role. Without it, such
+   * requests fail (`internal`) rather than run in Strata's own account.
+   */
+  readonly crossAccount?: CrossAccountClients | undefined;
   readonly logger: Logger;
   readonly metrics: InferenceMetrics;
   /** Longest wait for a non-streamed answer or for a stream to start (STRATA_BEDROCK_TIMEOUT_MS). */
@@ -44,10 +57,14 @@ export interface InferenceServiceDeps {
   readonly embeddingConcurrency?: number | undefined;
 }
 
-/** One client request: the model as named and resolved, a child logger, the RPC context. */
+/**
+ * One client request: the model as named and resolved, the Bedrock client to call (Strata's own,
+ * or the tenant's cross-account one), a child logger, the RPC context.
+ */
 interface Scope {
   readonly model: string;
   readonly entry: CatalogEntry;
+  readonly client: BedrockRuntimeClient;
   readonly log: Logger;
   readonly ctx: HandlerContext;
 }
@@ -64,7 +81,7 @@ const inputTokenCountHeader = "x-amzn-bedrock-input-token-count";
 export function createInferenceService(
   deps: InferenceServiceDeps,
 ): ServiceImpl<typeof InferenceService> {
-  const { catalog, client, metrics } = deps;
+  const { catalog, metrics } = deps;
 
   const resolve = (model: string): CatalogEntry => {
     const entry = catalog.resolve(model);
@@ -78,18 +95,37 @@ export function createInferenceService(
     return entry;
   };
 
+  /** The Bedrock client for the tenant's cross-account role, or Strata's own without one. */
+  const clientFor = (role: CrossAccountRole | undefined, tenantId: string) => {
+    if (role === undefined) return deps.client;
+    if (deps.crossAccount === undefined) {
+      throw new StrataError("internal", undefined, {
+        cause: new Error("a cross-account role is set, but the service has no STS client"),
+      });
+    }
+    return deps.crossAccount.clientFor(role, tenantId);
+  };
+
   const scopeOf = (
-    request: { model: string; requestId: string; principal?: Principal | undefined },
+    request: {
+      model: string;
+      requestId: string;
+      principal?: Principal | undefined;
+      upstream?: UpstreamPolicy | undefined;
+    },
     ctx: HandlerContext,
   ): Scope => {
     const entry = resolve(request.model);
+    const tenantId = request.principal?.tenantId ?? "";
+    const role = crossAccountRoleOf(request.upstream);
     const log = deps.logger.child({
       requestId: request.requestId || undefined,
-      tenantId: request.principal?.tenantId || undefined,
+      tenantId: tenantId || undefined,
       keyId: request.principal?.keyId || undefined,
       model: entry.id,
+      roleArn: role?.roleArn,
     });
-    return { model: request.model, entry, log, ctx };
+    return { model: request.model, entry, client: clientFor(role, tenantId), log, ctx };
   };
 
   /**
@@ -137,7 +173,7 @@ export function createInferenceService(
     call.arm(deps.timeoutMs);
     try {
       const output = await call.race(
-        client.send(new ConverseCommand(input), { abortSignal: call.signal }),
+        scope.client.send(new ConverseCommand(input), { abortSignal: call.signal }),
       );
       record(scope, "converse", "success", startedAt);
       return converseToChatResponse(output, { model: scope.entry.id, shaping });
@@ -177,7 +213,7 @@ export function createInferenceService(
       );
       call.arm(deps.timeoutMs);
       try {
-        const output = await call.race(client.send(command, { abortSignal: call.signal }));
+        const output = await call.race(scope.client.send(command, { abortSignal: call.signal }));
         record(scope, "invoke_model", "success", startedAt);
         return { body: output.body, inputTokenCount };
       } catch (error) {
@@ -193,7 +229,8 @@ export function createInferenceService(
     async chat(request, ctx) {
       const scope = scopeOf(request, ctx);
       const { input, shaping } = chatRequestToConverse(request, scope.entry);
-      return converse(scope, input, shaping);
+      const guardrailConfig = converseGuardrailConfig(request.upstream);
+      return converse(scope, { ...input, guardrailConfig }, shaping);
     },
 
     async *chatStream(streamRequest, ctx): AsyncGenerator<ChatStreamResponse> {
@@ -203,9 +240,11 @@ export function createInferenceService(
       const { entry } = scope;
       const { input, shaping } = chatRequestToConverse(request, entry);
       if (!entry.capabilities.streaming) {
-        yield* chatResponseToEvents(await converse(scope, input, shaping));
+        const guardrailConfig = converseGuardrailConfig(request.upstream);
+        yield* chatResponseToEvents(await converse(scope, { ...input, guardrailConfig }, shaping));
         return;
       }
+      const streamInput = { ...input, guardrailConfig: streamGuardrailConfig(request.upstream) };
       const call = createUpstreamCall(ctx.signal);
       const startedAt = performance.now();
       const state = createStreamTranslation({ model: entry.id, shaping });
@@ -216,7 +255,7 @@ export function createInferenceService(
       call.arm(deps.timeoutMs);
       try {
         const output = await call.race(
-          client.send(new ConverseStreamCommand(input), { abortSignal: call.signal }),
+          scope.client.send(new ConverseStreamCommand(streamInput), { abortSignal: call.signal }),
         );
         if (!output.stream) throw new Error("ConverseStream answered without a stream");
         const events = output.stream[Symbol.asyncIterator]();
