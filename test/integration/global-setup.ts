@@ -21,11 +21,16 @@ declare module "vitest" {
  * the four services as child processes on ephemeral loopback ports. Services log to a file
  * (printed on failure) instead of the test output.
  */
+/** The IAM role of the cross-account tenant in the integration tests. */
+export const crossAccountRole = "arn:aws:iam::111122223333:role/strata-bedrock";
+
 export default async function setup(project: TestProject) {
   const logFile = join(mkdtempSync(join(tmpdir(), "strata-it-")), "services.log");
   const stack = await startStack({
     logLevel: "info",
     logFile,
+    // The emulator's STS stand-in accepts this tenant role only with its external id.
+    emulator: { stsRoles: [{ roleArn: crossAccountRole, externalId: "tenant-ext-42" }] },
     serviceEnv: {
       gateway: { STRATA_SSE_KEEPALIVE_MS: "250", STRATA_MAX_BODY_BYTES: String(2 * 1024 * 1024) },
     },

@@ -1,7 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type BedrockEmulator, createBedrockEmulator } from "@strata/bedrock-emulator";
+import {
+  type BedrockEmulator,
+  type BedrockEmulatorOptions,
+  createBedrockEmulator,
+} from "@strata/bedrock-emulator";
+
 import { bearerAuth, createRpcClient, createRpcTransport } from "@strata/platform";
 import { AuthAdminService } from "@strata/proto";
 import { type ServiceProcess, startService } from "./child.ts";
@@ -23,6 +28,8 @@ export interface StackOptions {
   logFile?: string | undefined;
   /** Create the `default` tenant and a first key when they do not exist. */
   bootstrap?: boolean;
+  /** Options of the embedded Bedrock emulator (e.g. the roles its STS stand-in lets be assumed). */
+  emulator?: BedrockEmulatorOptions;
   /** Extra environment per service, e.g. { gateway: { STRATA_SSE_KEEPALIVE_MS: "100" } }. */
   serviceEnv?: Partial<
     Record<"auth" | "metering" | "inference" | "gateway", Record<string, string>>
@@ -85,7 +92,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let emulator: BedrockEmulator | undefined;
     let emulatorUrl: string | undefined;
     if ((options.bedrock ?? "emulator") === "emulator") {
-      emulator = createBedrockEmulator();
+      emulator = createBedrockEmulator(options.emulator);
       emulatorUrl = (await emulator.listen(0, host)).url;
       const running = emulator;
       started.push({ stop: () => running.close() });
