@@ -1,4 +1,5 @@
-import { commonEnv, type Env, flag, parseEnv, port, positiveInt } from "@strata/platform";
+import { dynamoEnv } from "@strata/dynamodb";
+import { commonEnv, type Env, parseEnv, port, positiveInt } from "@strata/platform";
 import { z } from "zod";
 
 const schema = z.object({
@@ -7,15 +8,8 @@ const schema = z.object({
   STRATA_PORT: port(50051),
   /** Admin plane gRPC port: never exposed through the gateway. */
   STRATA_ADMIN_PORT: port(50052),
-  STRATA_DYNAMODB_REGION: z.string().min(1).default("us-east-1"),
-  /** A local DynamoDB endpoint (dynalite); unset in AWS. */
-  STRATA_DYNAMODB_ENDPOINT: z.url().optional(),
-  STRATA_TABLE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]*$/)
-    .default("strata-"),
-  /** Create missing tables at start (local stack); in AWS the IaC template owns them. */
-  STRATA_CREATE_TABLES: flag(false),
+  ...dynamoEnv,
+
   /**
    * Bootstrap (break-glass) admin tokens: comma-separated hex SHA-256 hashes, each optionally
    * followed by `:<unix seconds>` after which it stops working. Day-to-day admin tokens are issued

@@ -1,4 +1,4 @@
-import { createDynamoClient, ensureTables } from "@strata/dynamodb";
+import { openDynamo } from "@strata/dynamodb";
 import { createLogger, createMetricsRegistry, runService } from "@strata/platform";
 import { loadAuthConfig } from "./config.ts";
 import { createAuthServer } from "./server.ts";
@@ -8,12 +8,9 @@ import { authTableSpecs, authTables } from "./tables.ts";
 const config = loadAuthConfig(process.env);
 const logger = createLogger({ service: "auth", level: config.STRATA_LOG_LEVEL });
 const registry = createMetricsRegistry("auth");
-const dynamo = createDynamoClient({
-  region: config.STRATA_DYNAMODB_REGION,
-  endpoint: config.STRATA_DYNAMODB_ENDPOINT,
-});
 const tables = authTables(config.STRATA_TABLE_PREFIX);
-if (config.STRATA_CREATE_TABLES) await ensureTables(dynamo.client, authTableSpecs(tables));
+const dynamo = await openDynamo(config, authTableSpecs(tables));
+
 if (config.STRATA_ADMIN_TOKEN_SHA256.length === 0) {
   logger.warn("no admin token configured: the admin API refuses every call");
 }

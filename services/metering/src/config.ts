@@ -1,16 +1,12 @@
-import { commonEnv, type Env, flag, parseEnv, port, positiveInt } from "@strata/platform";
+import { dynamoEnv } from "@strata/dynamodb";
+import { commonEnv, type Env, parseEnv, port, positiveInt } from "@strata/platform";
 import { z } from "zod";
 
 const schema = z.object({
   ...commonEnv,
   STRATA_PORT: port(50054),
-  STRATA_DYNAMODB_REGION: z.string().min(1).default("us-east-1"),
-  STRATA_DYNAMODB_ENDPOINT: z.url().optional(),
-  STRATA_TABLE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]*$/)
-    .default("strata-"),
-  STRATA_CREATE_TABLES: flag(false),
+  ...dynamoEnv,
+
   /** How often buffered usage records are written to the ledger. */
   STRATA_LEDGER_FLUSH_MS: positiveInt(1_000),
   /** Most records held while DynamoDB is unreachable; beyond, records are dropped and counted. */

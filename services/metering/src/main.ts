@@ -1,4 +1,4 @@
-import { createDynamoClient, ensureTables } from "@strata/dynamodb";
+import { openDynamo } from "@strata/dynamodb";
 import { createLogger, createMetricsRegistry, runService } from "@strata/platform";
 import { loadMeteringConfig } from "./config.ts";
 import { createUsageLedger } from "./ledger.ts";
@@ -8,12 +8,8 @@ import { usageTableSpec } from "./tables.ts";
 const config = loadMeteringConfig(process.env);
 const logger = createLogger({ service: "metering", level: config.STRATA_LOG_LEVEL });
 const registry = createMetricsRegistry("metering");
-const dynamo = createDynamoClient({
-  region: config.STRATA_DYNAMODB_REGION,
-  endpoint: config.STRATA_DYNAMODB_ENDPOINT,
-});
 const usageTable = usageTableSpec(config.STRATA_TABLE_PREFIX);
-if (config.STRATA_CREATE_TABLES) await ensureTables(dynamo.client, [usageTable]);
+const dynamo = await openDynamo(config, [usageTable]);
 
 const ledger = createUsageLedger({
   doc: dynamo.doc,
