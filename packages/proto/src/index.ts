@@ -4,6 +4,7 @@ export * from "./gen/grpc/health/v1/health_pb.js";
 export * from "./gen/strata/auth/v1/admin_pb.js";
 export * from "./gen/strata/auth/v1/auth_pb.js";
 export * from "./gen/strata/common/v1/error_pb.js";
+export * from "./gen/strata/common/v1/limits_pb.js";
 export * from "./gen/strata/common/v1/principal_pb.js";
 export * from "./gen/strata/common/v1/upstream_pb.js";
 export * from "./gen/strata/inference/v1/catalog_pb.js";

@@ -5,6 +5,7 @@
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { CrossAccountRole, Guardrail } from "../../common/v1/upstream_pb.js";
+import type { Limits } from "../../common/v1/limits_pb.js";
 import type { Principal } from "../../common/v1/principal_pb.js";
 
 /**
@@ -82,6 +83,13 @@ export declare type Policy = Message<"strata.auth.v1.Policy"> & {
    * @generated from field: strata.common.v1.CrossAccountRole cross_account = 9;
    */
   crossAccount?: CrossAccountRole | undefined;
+
+  /**
+   * Rate limits and budgets. A key's limits apply in addition to its tenant's.
+   *
+   * @generated from field: strata.common.v1.Limits limits = 10;
+   */
+  limits?: Limits | undefined;
 };
 
 /**

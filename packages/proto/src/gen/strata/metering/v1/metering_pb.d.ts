@@ -5,6 +5,7 @@
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { Principal } from "../../common/v1/principal_pb.js";
+import type { Limits } from "../../common/v1/limits_pb.js";
 
 /**
  * Describes the file strata/metering/v1/metering.proto.
@@ -48,6 +49,32 @@ export declare type AdmitRequest = Message<"strata.metering.v1.AdmitRequest"> & 
    * @generated from field: uint32 max_output_tokens = 6;
    */
   maxOutputTokens: number;
+
+  /**
+   * The limits to enforce, from the tenant's and the key's policies (both apply).
+   *
+   * @generated from field: strata.common.v1.Limits tenant_limits = 7;
+   */
+  tenantLimits?: Limits | undefined;
+
+  /**
+   * @generated from field: strata.common.v1.Limits key_limits = 8;
+   */
+  keyLimits?: Limits | undefined;
+
+  /**
+   * The model's aliases, so per-model limits written against an alias match.
+   *
+   * @generated from field: repeated string model_aliases = 9;
+   */
+  modelAliases: string[];
+
+  /**
+   * Price of the model, for cost budgets.
+   *
+   * @generated from field: strata.metering.v1.ModelPrice price = 10;
+   */
+  price?: ModelPrice | undefined;
 };
 
 /**
@@ -55,6 +82,34 @@ export declare type AdmitRequest = Message<"strata.metering.v1.AdmitRequest"> & 
  * Use `create(AdmitRequestSchema)` to create a new message.
  */
 export declare const AdmitRequestSchema: GenMessage<AdmitRequest>;
+
+/**
+ * Price per million tokens in micro-units (mirrors strata.inference.v1.ModelPrice).
+ *
+ * @generated from message strata.metering.v1.ModelPrice
+ */
+export declare type ModelPrice = Message<"strata.metering.v1.ModelPrice"> & {
+  /**
+   * @generated from field: uint32 input_per_million_micros = 1;
+   */
+  inputPerMillionMicros: number;
+
+  /**
+   * @generated from field: uint32 output_per_million_micros = 2;
+   */
+  outputPerMillionMicros: number;
+
+  /**
+   * @generated from field: uint32 cache_read_per_million_micros = 3;
+   */
+  cacheReadPerMillionMicros: number;
+};
+
+/**
+ * Describes the message strata.metering.v1.ModelPrice.
+ * Use `create(ModelPriceSchema)` to create a new message.
+ */
+export declare const ModelPriceSchema: GenMessage<ModelPrice>;
 
 /**
  * Rate-limit state to show the client (OpenAI's x-ratelimit-* headers). A zero limit means unlimited.
@@ -111,6 +166,8 @@ export declare type AdmitResponse = Message<"strata.metering.v1.AdmitResponse"> 
   reservationId: string;
 
   /**
+   * The tightest request and token limits that applied, for the x-ratelimit-* headers.
+   *
    * @generated from field: strata.metering.v1.RateLimitState rate_limit = 2;
    */
   rateLimit?: RateLimitState | undefined;

@@ -3,6 +3,7 @@
 /* eslint-disable */
 
 import { enumDesc, fileDesc, messageDesc, serviceDesc, tsEnum } from "@bufbuild/protobuf/codegenv2";
+import { file_strata_common_v1_limits } from "../../common/v1/limits_pb.js";
 import { file_strata_common_v1_principal } from "../../common/v1/principal_pb.js";
 
 /**
@@ -11,8 +12,8 @@ import { file_strata_common_v1_principal } from "../../common/v1/principal_pb.js
 export const file_strata_metering_v1_metering =
   /*@__PURE__*/
   fileDesc(
-    "CiFzdHJhdGEvbWV0ZXJpbmcvdjEvbWV0ZXJpbmcucHJvdG8SEnN0cmF0YS5tZXRlcmluZy52MSKuAQoMQWRtaXRSZXF1ZXN0Ei4KCXByaW5jaXBhbBgBIAEoCzIbLnN0cmF0YS5jb21tb24udjEuUHJpbmNpcGFsEhIKCnJlcXVlc3RfaWQYAiABKAkSDQoFbW9kZWwYAyABKAkSEAoIZW5kcG9pbnQYBCABKAkSHgoWZXN0aW1hdGVkX2lucHV0X3Rva2VucxgFIAEoDRIZChFtYXhfb3V0cHV0X3Rva2VucxgGIAEoDSKoAQoOUmF0ZUxpbWl0U3RhdGUSFgoObGltaXRfcmVxdWVzdHMYASABKA0SGgoScmVtYWluaW5nX3JlcXVlc3RzGAIgASgNEhkKEXJlc2V0X3JlcXVlc3RzX21zGAMgASgNEhQKDGxpbWl0X3Rva2VucxgEIAEoDRIYChByZW1haW5pbmdfdG9rZW5zGAUgASgNEhcKD3Jlc2V0X3Rva2Vuc19tcxgGIAEoDSJfCg1BZG1pdFJlc3BvbnNlEhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEjYKCnJhdGVfbGltaXQYAiABKAsyIi5zdHJhdGEubWV0ZXJpbmcudjEuUmF0ZUxpbWl0U3RhdGUi2wIKC1VzYWdlUmVjb3JkEhIKCnJlcXVlc3RfaWQYASABKAkSLgoJcHJpbmNpcGFsGAIgASgLMhsuc3RyYXRhLmNvbW1vbi52MS5QcmluY2lwYWwSDQoFbW9kZWwYAyABKAkSEAoIZW5kcG9pbnQYBCABKAkSFAoMaW5wdXRfdG9rZW5zGAUgASgNEhUKDW91dHB1dF90b2tlbnMYBiABKA0SHwoXY2FjaGVfcmVhZF9pbnB1dF90b2tlbnMYByABKA0SIAoYY2FjaGVfd3JpdGVfaW5wdXRfdG9rZW5zGAggASgNEhIKCmxhdGVuY3lfbXMYCSABKA0SDgoGc3RhdHVzGAogASgNEiwKB291dGNvbWUYCyABKA4yGy5zdHJhdGEubWV0ZXJpbmcudjEuT3V0Y29tZRIVCg1zdGFydGVkX2F0X21zGAwgASgBEg4KBnN0cmVhbRgNIAEoCCJUCgpTZXR0bGVtZW50EhYKDnJlc2VydmF0aW9uX2lkGAEgASgJEi4KBXVzYWdlGAIgASgLMh8uc3RyYXRhLm1ldGVyaW5nLnYxLlVzYWdlUmVjb3JkIkQKDVNldHRsZVJlcXVlc3QSMwoLc2V0dGxlbWVudHMYASADKAsyHi5zdHJhdGEubWV0ZXJpbmcudjEuU2V0dGxlbWVudCIQCg5TZXR0bGVSZXNwb25zZSphCgdPdXRjb21lEhcKE09VVENPTUVfVU5TUEVDSUZJRUQQABITCg9PVVRDT01FX1NVQ0NFU1MQARIVChFPVVRDT01FX0NBTkNFTExFRBACEhEKDU9VVENPTUVfRVJST1IQAzKwAQoPTWV0ZXJpbmdTZXJ2aWNlEkwKBUFkbWl0EiAuc3RyYXRhLm1ldGVyaW5nLnYxLkFkbWl0UmVxdWVzdBohLnN0cmF0YS5tZXRlcmluZy52MS5BZG1pdFJlc3BvbnNlEk8KBlNldHRsZRIhLnN0cmF0YS5tZXRlcmluZy52MS5TZXR0bGVSZXF1ZXN0GiIuc3RyYXRhLm1ldGVyaW5nLnYxLlNldHRsZVJlc3BvbnNlYgZwcm90bzM",
-    [file_strata_common_v1_principal],
+    "CiFzdHJhdGEvbWV0ZXJpbmcvdjEvbWV0ZXJpbmcucHJvdG8SEnN0cmF0YS5tZXRlcmluZy52MSLTAgoMQWRtaXRSZXF1ZXN0Ei4KCXByaW5jaXBhbBgBIAEoCzIbLnN0cmF0YS5jb21tb24udjEuUHJpbmNpcGFsEhIKCnJlcXVlc3RfaWQYAiABKAkSDQoFbW9kZWwYAyABKAkSEAoIZW5kcG9pbnQYBCABKAkSHgoWZXN0aW1hdGVkX2lucHV0X3Rva2VucxgFIAEoDRIZChFtYXhfb3V0cHV0X3Rva2VucxgGIAEoDRIvCg10ZW5hbnRfbGltaXRzGAcgASgLMhguc3RyYXRhLmNvbW1vbi52MS5MaW1pdHMSLAoKa2V5X2xpbWl0cxgIIAEoCzIYLnN0cmF0YS5jb21tb24udjEuTGltaXRzEhUKDW1vZGVsX2FsaWFzZXMYCSADKAkSLQoFcHJpY2UYCiABKAsyHi5zdHJhdGEubWV0ZXJpbmcudjEuTW9kZWxQcmljZSJ4CgpNb2RlbFByaWNlEiAKGGlucHV0X3Blcl9taWxsaW9uX21pY3JvcxgBIAEoDRIhChlvdXRwdXRfcGVyX21pbGxpb25fbWljcm9zGAIgASgNEiUKHWNhY2hlX3JlYWRfcGVyX21pbGxpb25fbWljcm9zGAMgASgNIqgBCg5SYXRlTGltaXRTdGF0ZRIWCg5saW1pdF9yZXF1ZXN0cxgBIAEoDRIaChJyZW1haW5pbmdfcmVxdWVzdHMYAiABKA0SGQoRcmVzZXRfcmVxdWVzdHNfbXMYAyABKA0SFAoMbGltaXRfdG9rZW5zGAQgASgNEhgKEHJlbWFpbmluZ190b2tlbnMYBSABKA0SFwoPcmVzZXRfdG9rZW5zX21zGAYgASgNIl8KDUFkbWl0UmVzcG9uc2USFgoOcmVzZXJ2YXRpb25faWQYASABKAkSNgoKcmF0ZV9saW1pdBgCIAEoCzIiLnN0cmF0YS5tZXRlcmluZy52MS5SYXRlTGltaXRTdGF0ZSLbAgoLVXNhZ2VSZWNvcmQSEgoKcmVxdWVzdF9pZBgBIAEoCRIuCglwcmluY2lwYWwYAiABKAsyGy5zdHJhdGEuY29tbW9uLnYxLlByaW5jaXBhbBINCgVtb2RlbBgDIAEoCRIQCghlbmRwb2ludBgEIAEoCRIUCgxpbnB1dF90b2tlbnMYBSABKA0SFQoNb3V0cHV0X3Rva2VucxgGIAEoDRIfChdjYWNoZV9yZWFkX2lucHV0X3Rva2VucxgHIAEoDRIgChhjYWNoZV93cml0ZV9pbnB1dF90b2tlbnMYCCABKA0SEgoKbGF0ZW5jeV9tcxgJIAEoDRIOCgZzdGF0dXMYCiABKA0SLAoHb3V0Y29tZRgLIAEoDjIbLnN0cmF0YS5tZXRlcmluZy52MS5PdXRjb21lEhUKDXN0YXJ0ZWRfYXRfbXMYDCABKAESDgoGc3RyZWFtGA0gASgIIlQKClNldHRsZW1lbnQSFgoOcmVzZXJ2YXRpb25faWQYASABKAkSLgoFdXNhZ2UYAiABKAsyHy5zdHJhdGEubWV0ZXJpbmcudjEuVXNhZ2VSZWNvcmQiRAoNU2V0dGxlUmVxdWVzdBIzCgtzZXR0bGVtZW50cxgBIAMoCzIeLnN0cmF0YS5tZXRlcmluZy52MS5TZXR0bGVtZW50IhAKDlNldHRsZVJlc3BvbnNlKmEKB091dGNvbWUSFwoTT1VUQ09NRV9VTlNQRUNJRklFRBAAEhMKD09VVENPTUVfU1VDQ0VTUxABEhUKEU9VVENPTUVfQ0FOQ0VMTEVEEAISEQoNT1VUQ09NRV9FUlJPUhADMrABCg9NZXRlcmluZ1NlcnZpY2USTAoFQWRtaXQSIC5zdHJhdGEubWV0ZXJpbmcudjEuQWRtaXRSZXF1ZXN0GiEuc3RyYXRhLm1ldGVyaW5nLnYxLkFkbWl0UmVzcG9uc2USTwoGU2V0dGxlEiEuc3RyYXRhLm1ldGVyaW5nLnYxLlNldHRsZVJlcXVlc3QaIi5zdHJhdGEubWV0ZXJpbmcudjEuU2V0dGxlUmVzcG9uc2ViBnByb3RvMw",
+    [file_strata_common_v1_limits, file_strata_common_v1_principal],
   );
 
 /**
@@ -22,40 +23,46 @@ export const file_strata_metering_v1_metering =
 export const AdmitRequestSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 0);
 
 /**
+ * Describes the message strata.metering.v1.ModelPrice.
+ * Use `create(ModelPriceSchema)` to create a new message.
+ */
+export const ModelPriceSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 1);
+
+/**
  * Describes the message strata.metering.v1.RateLimitState.
  * Use `create(RateLimitStateSchema)` to create a new message.
  */
-export const RateLimitStateSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 1);
+export const RateLimitStateSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 2);
 
 /**
  * Describes the message strata.metering.v1.AdmitResponse.
  * Use `create(AdmitResponseSchema)` to create a new message.
  */
-export const AdmitResponseSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 2);
+export const AdmitResponseSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 3);
 
 /**
  * Describes the message strata.metering.v1.UsageRecord.
  * Use `create(UsageRecordSchema)` to create a new message.
  */
-export const UsageRecordSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 3);
+export const UsageRecordSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 4);
 
 /**
  * Describes the message strata.metering.v1.Settlement.
  * Use `create(SettlementSchema)` to create a new message.
  */
-export const SettlementSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 4);
+export const SettlementSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 5);
 
 /**
  * Describes the message strata.metering.v1.SettleRequest.
  * Use `create(SettleRequestSchema)` to create a new message.
  */
-export const SettleRequestSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 5);
+export const SettleRequestSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 6);
 
 /**
  * Describes the message strata.metering.v1.SettleResponse.
  * Use `create(SettleResponseSchema)` to create a new message.
  */
-export const SettleResponseSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 6);
+export const SettleResponseSchema = /*@__PURE__*/ messageDesc(file_strata_metering_v1_metering, 7);
 
 /**
  * Describes the enum strata.metering.v1.Outcome.
