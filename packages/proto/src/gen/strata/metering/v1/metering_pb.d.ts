@@ -72,9 +72,9 @@ export declare type AdmitRequest = Message<"strata.metering.v1.AdmitRequest"> & 
   /**
    * Price of the model, for cost budgets.
    *
-   * @generated from field: strata.metering.v1.ModelPrice price = 10;
+   * @generated from field: strata.metering.v1.TokenPrice price = 10;
    */
-  price?: ModelPrice | undefined;
+  price?: TokenPrice | undefined;
 };
 
 /**
@@ -86,9 +86,9 @@ export declare const AdmitRequestSchema: GenMessage<AdmitRequest>;
 /**
  * Price per million tokens in micro-units (mirrors strata.inference.v1.ModelPrice).
  *
- * @generated from message strata.metering.v1.ModelPrice
+ * @generated from message strata.metering.v1.TokenPrice
  */
-export declare type ModelPrice = Message<"strata.metering.v1.ModelPrice"> & {
+export declare type TokenPrice = Message<"strata.metering.v1.TokenPrice"> & {
   /**
    * @generated from field: uint32 input_per_million_micros = 1;
    */
@@ -106,10 +106,10 @@ export declare type ModelPrice = Message<"strata.metering.v1.ModelPrice"> & {
 };
 
 /**
- * Describes the message strata.metering.v1.ModelPrice.
- * Use `create(ModelPriceSchema)` to create a new message.
+ * Describes the message strata.metering.v1.TokenPrice.
+ * Use `create(TokenPriceSchema)` to create a new message.
  */
-export declare const ModelPriceSchema: GenMessage<ModelPrice>;
+export declare const TokenPriceSchema: GenMessage<TokenPrice>;
 
 /**
  * Rate-limit state to show the client (OpenAI's x-ratelimit-* headers). A zero limit means unlimited.
