@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { invalidRequest } from "@strata/errors";
-import type { Policy } from "@strata/proto";
+import { BudgetPeriod, type Policy } from "@strata/proto";
+
 import { Ajv } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 
@@ -103,6 +104,37 @@ export function validatePolicy(
           "The arguments schema is not a valid JSON Schema (2020-12, or draft-07 when $schema says so).",
         );
       }
+    }
+  }
+  for (const [i, rule] of (policy.limits?.models ?? []).entries()) {
+    if (!modelPattern.test(rule.model)) {
+      throw invalidRequest(
+        `${param}.limits.models[${i}].model`,
+        `Invalid model pattern '${rule.model}'.`,
+      );
+    }
+  }
+  const budget = policy.limits?.budget;
+  if (budget) {
+    for (const [value, field] of [
+      [budget.tokens, "tokens"],
+      [budget.costMicros, "cost_micros"],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 0) {
+        throw invalidRequest(
+          `${param}.limits.budget.${field}`,
+          "A budget is a non-negative whole number.",
+        );
+      }
+    }
+    if (
+      (budget.tokens > 0 || budget.costMicros > 0) &&
+      budget.period === BudgetPeriod.UNSPECIFIED
+    ) {
+      throw invalidRequest(
+        `${param}.limits.budget.period`,
+        "A budget needs a period: BUDGET_PERIOD_DAY or BUDGET_PERIOD_MONTH.",
+      );
     }
   }
   const tenantOnly: Array<[boolean, string]> = [

@@ -236,6 +236,9 @@ describe("key lifecycle", () => {
       },
       "policy.tool_policy.allowed[0].arguments_schema_json",
     ],
+    [{ limits: { budget: { tokens: 1000 } } }, "policy.limits.budget.period"],
+    [{ limits: { budget: { period: 1, costMicros: 1.5 } } }, "policy.limits.budget.cost_micros"],
+    [{ limits: { models: [{ model: "bad model", limits: {} }] } }, "policy.limits.models[0].model"],
   ])("refuses key policy %j naming %s", async (policy, param) => {
     const error = await failure(admin().createKey({ tenantId: "acme", policy }));
     expect([error.reason, error.param]).toEqual(["invalid_request", param]);

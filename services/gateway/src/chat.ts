@@ -147,6 +147,8 @@ export async function handleChatCompletion(
     deps,
     ctx,
     "chat.completions",
+    model,
+
     estimatePromptTokens(request),
     maxOutput,
   );

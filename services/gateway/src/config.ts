@@ -16,7 +16,13 @@ const schema = z.object({
   STRATA_UPSTREAM_TIMEOUT_MS: positiveInt(600_000),
   /** Deadline of each auth and metering call on the request path. */
   STRATA_CONTROL_TIMEOUT_MS: positiveInt(2_000),
+  /**
+   * When metering cannot be reached: `open` admits requests without limits (logged, counted in
+   * strata_gateway_metering_unreachable_total), `closed` refuses them with 503.
+   */
+  STRATA_METERING_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
   /** Upper bound on how long a key verification is cached (auth may ask for less). */
+
   STRATA_AUTH_CACHE_MAX_TTL_MS: positiveInt(10_000),
   /** Cache lifetime of verifications while auth's revocation stream is down. */
   STRATA_AUTH_UNWATCHED_TTL_MS: positiveInt(1_000),

@@ -28,7 +28,10 @@ export interface GatewayDeps {
   securityEvents: SecurityEventReporter;
   metrics: GatewayMetrics;
   imageFetcher: ImageFetcher | undefined;
+  /** What to do when metering cannot be reached: admit without limits, or refuse with 503. */
+  meteringFailMode: "open" | "closed";
   maxBodyBytes: number;
+
   keepaliveMs: number;
   upstreamTimeoutMs: number;
   controlTimeoutMs: number;

@@ -17,7 +17,8 @@ export async function handleEmbeddings(
   ctx.model = model.id;
   const inputs = typeof request.input === "string" ? [request.input] : request.input;
   const estimate = Math.ceil(inputs.reduce((n, s) => n + s.length, 0) / 4);
-  const reservation = await admit(deps, ctx, "embeddings", estimate, 0);
+  const reservation = await admit(deps, ctx, "embeddings", model, estimate, 0);
+
   const record = (status: number, outcome: Outcome, inputTokens: number) =>
     deps.usage.report(
       reservation,

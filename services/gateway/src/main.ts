@@ -76,6 +76,8 @@ const server = await createGatewayServer({
         })
       : undefined,
   maxBodyBytes: config.STRATA_MAX_BODY_BYTES,
+  meteringFailMode: config.STRATA_METERING_FAIL_MODE,
+
   keepaliveMs: config.STRATA_SSE_KEEPALIVE_MS,
   upstreamTimeoutMs: config.STRATA_UPSTREAM_TIMEOUT_MS,
   controlTimeoutMs: config.STRATA_CONTROL_TIMEOUT_MS,

@@ -2,7 +2,9 @@ import { Counter, Histogram, type Registry } from "prom-client";
 
 /** The gateway's request metrics. Labels are bounded: tenant, model, endpoint, status code. */
 export interface GatewayMetrics {
+  meteringUnreachable: Counter<"mode">;
   requests: Counter<"tenant" | "model" | "endpoint" | "code">;
+
   duration: Histogram<"tenant" | "model" | "endpoint">;
   timeToFirstToken: Histogram<"tenant" | "model">;
   tokens: Counter<"tenant" | "model" | "type">;
@@ -19,6 +21,13 @@ export interface GatewayMetrics {
  */
 export function createGatewayMetrics(registry: Registry): GatewayMetrics {
   return {
+    meteringUnreachable: new Counter({
+      name: "strata_gateway_metering_unreachable_total",
+      help: "Requests for which metering could not be reached, by the fail mode applied (open: admitted without limits).",
+      labelNames: ["mode"],
+      registers: [registry],
+    }),
+
     requests: new Counter({
       name: "strata_gateway_requests_total",
       help: "Requests by tenant, model, endpoint and HTTP status code.",
