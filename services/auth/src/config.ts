@@ -48,7 +48,10 @@ const schema = z.object({
   /** Default and maximum lifetime of admin tokens issued by the admin API. */
   STRATA_ADMIN_TOKEN_TTL_HOURS: positiveInt(24),
   STRATA_ADMIN_TOKEN_MAX_TTL_HOURS: positiveInt(24 * 30),
+  /** How often keys are scanned for strata_auth_keys_expiring_soon. */
+  STRATA_KEY_EXPIRY_SCAN_MS: positiveInt(60_000),
   /** How often the shared change feed is read: the bound on revocation propagation. */
+
   STRATA_CHANGE_FEED_POLL_MS: positiveInt(250),
   /** How long gateways may cache a successful verification. */
   STRATA_VERIFY_CACHE_TTL_MS: positiveInt(10_000),

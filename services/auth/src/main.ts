@@ -30,6 +30,8 @@ const server = await createAuthServer({
   adminTokenTtlHours: config.STRATA_ADMIN_TOKEN_TTL_HOURS,
   adminTokenMaxTtlHours: config.STRATA_ADMIN_TOKEN_MAX_TTL_HOURS,
   changeFeedPollMs: config.STRATA_CHANGE_FEED_POLL_MS,
+  expiryScanMs: config.STRATA_KEY_EXPIRY_SCAN_MS,
+
   verifyCacheTtlMs: config.STRATA_VERIFY_CACHE_TTL_MS,
 });
 await runService({

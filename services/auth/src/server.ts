@@ -33,6 +33,9 @@ export interface AuthServerDeps {
   /** How often the change feed is read (revocation propagation). */
   changeFeedPollMs?: number;
   watchHeartbeatMs?: number;
+  /** How often keys are scanned for the expiry-warning gauge. */
+  expiryScanMs?: number;
+
 }
 
 /** The running auth service: a data-plane server and an admin server on separate ports. */
@@ -65,7 +68,8 @@ function expiryGauge(deps: AuthServerDeps, warningMs: number) {
   };
   const timer = setInterval(
     () => refresh().catch((err) => deps.logger.warn({ err }, "key expiry scan failed")),
-    60_000,
+    deps.expiryScanMs ?? 60_000,
+
   );
   timer.unref();
   void refresh().catch(() => undefined);
