@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 // Two tiers run by `npm test`: unit tests beside the code, and integration tests that start the
-// whole stack (services, emulator, dynalite) on ephemeral ports. System tests get their own tier.
+// whole stack (services, emulator, dynalite) on ephemeral ports. System tests (real Redis,
+// Prometheus) get their own tier: `vitest run --project system`.
 // .ci/run asks for a JSON report of every test (STRATA_TEST_REPORT) to total its tiers.
 const report = process.env.STRATA_TEST_REPORT;
 
@@ -23,6 +24,19 @@ export default defineConfig({
           globalSetup: ["test/integration/global-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        // Real infrastructure on this machine (redis-server, prometheus): run
+        // scripts/ensure-system-tools.sh first. Not part of `npm test`.
+        test: {
+          name: "system",
+          // Each file starts real servers; one at a time keeps 2 cores from starving them.
+          fileParallelism: false,
+
+          include: ["test/system/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
     ],

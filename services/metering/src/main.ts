@@ -2,6 +2,8 @@ import { openDynamo } from "@strata/dynamodb";
 import { createLogger, createMetricsRegistry, runService } from "@strata/platform";
 import { loadMeteringConfig } from "./config.ts";
 import { createUsageLedger } from "./ledger.ts";
+import { limitStoreFromConfig } from "./limit-store-from-config.ts";
+import { createLimiter } from "./limiter.ts";
 import { createMeteringServer } from "./server.ts";
 import { usageTableSpec } from "./tables.ts";
 
@@ -19,8 +21,18 @@ const ledger = createUsageLedger({
   flushIntervalMs: config.STRATA_LEDGER_FLUSH_MS,
   maxBuffered: config.STRATA_LEDGER_BUFFER_MAX,
 });
+const store = await limitStoreFromConfig(config, logger);
+const limiter = createLimiter({
+  store,
+  registry,
+  logger,
+  failMode: config.STRATA_LIMITS_FAIL_MODE,
+  leaseMs: config.STRATA_LIMITS_LEASE_MS,
+  reservationTtlMs: config.STRATA_RESERVATION_TTL_MS,
+});
 const server = await createMeteringServer({
   ledger,
+  limiter,
   logger,
   registry,
   host: config.STRATA_HOST,
@@ -35,6 +47,7 @@ await runService({
   ports: { grpc: server.port },
   afterClose: [
     { name: "ledger", run: () => ledger.close(config.STRATA_SHUTDOWN_GRACE_MS) },
+    { name: "limits store", run: () => store.close() },
     { name: "dynamodb", run: () => dynamo.client.destroy() },
   ],
 });

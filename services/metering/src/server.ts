@@ -4,10 +4,13 @@ import { createHealthService, createRpcServer, type Logger } from "@strata/platf
 import { MeteringService } from "@strata/proto";
 import { Counter, type Registry } from "prom-client";
 import type { UsageLedger } from "./ledger.ts";
+import type { Limiter } from "./limiter.ts";
 
 /** What the metering server needs; main.ts builds it from the configuration. */
 export interface MeteringServerDeps {
   ledger: UsageLedger;
+  /** Rate limits, concurrency and budgets (createLimiter over a memory or Redis store). */
+  limiter: Limiter;
   logger: Logger;
   registry: Registry;
   host: string;
@@ -22,8 +25,10 @@ export interface MeteringServer {
 }
 
 /**
- * Metering, first slice: Admit admits every request (limits and budgets come later, behind the
- * same RPC) and Settle records one usage entry per request in the ledger, many per call.
+ * Metering: Admit checks a request against its tenant's and key's rate limits, concurrency and
+ * budgets and reserves what it may use (or refuses with rate_limited / quota_exceeded); Settle
+ * corrects each reservation to the real usage, frees its slots, and records one usage entry per
+ * request in the ledger, many per call.
  */
 export async function createMeteringServer(deps: MeteringServerDeps): Promise<MeteringServer> {
   const tokens = new Counter({
@@ -40,11 +45,12 @@ export async function createMeteringServer(deps: MeteringServerDeps): Promise<Me
     routes(router: ConnectRouter) {
       health.register(router);
       router.service(MeteringService, {
-        admit(req) {
+        async admit(req) {
           if (!req.requestId) throw invalidRequest("request_id", "request_id is required.");
-          return { reservationId: req.requestId };
+          const rateLimit = await deps.limiter.admit(req);
+          return { reservationId: req.requestId, rateLimit };
         },
-        settle(req) {
+        async settle(req) {
           for (const [i, { usage }] of req.settlements.entries()) {
             if (!usage?.requestId || !usage.principal?.tenantId) {
               throw invalidRequest(
@@ -53,9 +59,11 @@ export async function createMeteringServer(deps: MeteringServerDeps): Promise<Me
               );
             }
           }
-          for (const { usage } of req.settlements) {
-            if (!usage?.principal) continue;
-            deps.ledger.record(usage);
+          for (const { usage } of req.settlements) if (usage) deps.ledger.record(usage);
+          const results = await Promise.all(req.settlements.map((s) => deps.limiter.settle(s)));
+          for (const [i, { usage }] of req.settlements.entries()) {
+            // A settlement sent twice is recorded once (the ledger item is rewritten as is).
+            if (!usage?.principal || results[i] === "already_settled") continue;
             const labels = { tenant: usage.principal.tenantId, model: usage.model };
             tokens.inc({ ...labels, type: "input" }, usage.inputTokens);
             tokens.inc({ ...labels, type: "output" }, usage.outputTokens);

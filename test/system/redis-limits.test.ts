@@ -1,0 +1,270 @@
+// The Redis limit store against a real redis-server: the limiter's behaviour cases (the same the
+// in-memory store passes in the unit tier), two metering servers sharing one Redis over real gRPC,
+// and what admissions do when Redis hangs or dies. Needs `redis-server` on PATH:
+// scripts/ensure-system-tools.sh installs it.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { create } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import { asStrataError, type StrataError } from "@strata/errors";
+import { createLogger, createRpcClient, createRpcTransport } from "@strata/platform";
+import { AdmitRequestSchema, MeteringService } from "@strata/proto";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UsageLedger } from "../../services/metering/src/ledger.ts";
+import { createLimiter, type FailMode } from "../../services/metering/src/limiter.ts";
+import { describeLimiterCases } from "../../services/metering/src/limiter-cases.ts";
+import {
+  createRedisLimitStore,
+  type RedisLimitStore,
+} from "../../services/metering/src/redis-limit-store.ts";
+import { createMeteringServer, type MeteringServer } from "../../services/metering/src/server.ts";
+
+const logger = createLogger({ service: "metering", level: "silent" });
+
+/** A free TCP port on loopback: bind port 0, read it, close (redis-server needs a number). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/** Starts redis-server on the port, in memory only, and resolves once it accepts connections. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  try {
+    execFileSync("redis-server", ["--version"], { stdio: "ignore" });
+  } catch {
+    throw new Error("redis-server is not on PATH: run scripts/ensure-system-tools.sh");
+  }
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`redis-server did not start:\n${output}`)),
+      10_000,
+    );
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}:\n${output}`));
+    });
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return child;
+}
+
+async function stopRedis(child: ChildProcess | undefined): Promise<void> {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  process.kill(child.pid, "SIGCONT");
+  process.kill(child.pid, "SIGKILL");
+  await exited;
+}
+
+/** A ledger that only counts: these tests are about limits. */
+const nullLedger: UsageLedger = {
+  record: () => true,
+  flush: async () => {},
+  close: async () => {},
+  backlog: 0,
+};
+
+let port = 0;
+let redis: ChildProcess | undefined;
+const stores: RedisLimitStore[] = [];
+const servers: MeteringServer[] = [];
+
+async function newStore(): Promise<RedisLimitStore> {
+  const store = createRedisLimitStore({
+    url: `redis://127.0.0.1:${port}`,
+    logger,
+    commandTimeoutMs: 200,
+  });
+  stores.push(store);
+  expect(await store.ready(5_000)).toBe(true);
+  return store;
+}
+
+/** A metering server of its own (own store, limiter and registry), like one more replica. */
+async function newReplica(failMode: FailMode = "open") {
+  const store = await newStore();
+  const registry = new Registry();
+  const limiter = createLimiter({ store, registry, logger, failMode });
+  const server = await createMeteringServer({
+    ledger: nullLedger,
+    limiter,
+    logger,
+    registry,
+    host: "127.0.0.1",
+    port: 0,
+  });
+  servers.push(server);
+  const client = createRpcClient(
+    MeteringService,
+    createRpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }),
+  );
+  return { client, registry, limiter };
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  redis = await startRedis(port);
+});
+
+afterAll(async () => {
+  for (const server of servers) await server.close(100);
+  for (const store of stores) await store.close();
+  await stopRedis(redis);
+});
+
+let shared: RedisLimitStore | undefined;
+describe("redis limit store", () => {
+  beforeAll(async () => {
+    shared = await newStore();
+  });
+  describeLimiterCases("redis", () => {
+    if (!shared) throw new Error("redis store not started");
+    return shared;
+  });
+});
+
+type MeteringClient = Client<typeof MeteringService>;
+
+async function outcome(
+  client: MeteringClient,
+  init: Parameters<typeof create<typeof AdmitRequestSchema>>[1],
+) {
+  try {
+    return await client.admit(create(AdmitRequestSchema, init));
+  } catch (error) {
+    return asStrataError(error);
+  }
+}
+
+const isRefusal = (x: unknown): x is StrataError => x instanceof Error;
+
+describe("two metering replicas sharing one redis", () => {
+  it("enforce one tenant limit together: RPM 10 admits exactly 10 of 20 alternating calls", async () => {
+    const a = await newReplica();
+    const b = await newReplica();
+    const tenantId = `shared-${Date.now()}`;
+    const results = [];
+    for (let i = 0; i < 20; i++) {
+      const replica = i % 2 === 0 ? a : b;
+      results.push(
+        await outcome(replica.client, {
+          principal: { tenantId, keyId: "k1" },
+          requestId: `req_${tenantId}_${i}`,
+          model: "m",
+          tenantLimits: { rate: { requestsPerMinute: 10 } },
+        }),
+      );
+    }
+    const refusals = results.filter(isRefusal);
+    expect(results.length - refusals.length).toBe(10);
+    for (const refusal of refusals) {
+      expect(refusal.reason).toBe("rate_limited");
+      expect(refusal.retryAfterMs).toBeGreaterThan(0);
+      expect(refusal.message).toMatch(
+        /^Rate limit reached for requests per minute \(RPM\) on tenant /,
+      );
+    }
+    // The first ten were admitted, five by each replica; the last shows the shared bucket.
+    expect(results.slice(0, 10).some(isRefusal)).toBe(false);
+    const ninth = results[9];
+    expect(isRefusal(ninth) ? undefined : ninth?.rateLimit).toMatchObject({
+      limitRequests: 10,
+      remainingRequests: 0,
+    });
+  });
+
+  it("free a concurrency slot on one replica that was taken on the other", async () => {
+    const a = await newReplica();
+    const b = await newReplica();
+    const tenantId = `slots-${Date.now()}`;
+    const admit = (replica: typeof a, requestId: string) =>
+      outcome(replica.client, {
+        principal: { tenantId, keyId: "k1" },
+        requestId,
+        model: "m",
+        keyLimits: { rate: { maxConcurrentRequests: 1 } },
+      });
+    expect(isRefusal(await admit(a, "first"))).toBe(false);
+    expect(await admit(b, "second")).toMatchObject({ reason: "rate_limited" });
+    await b.client.settle({
+      settlements: [
+        {
+          reservationId: "first",
+          usage: { requestId: "first", principal: { tenantId, keyId: "k1" }, model: "m" },
+        },
+      ],
+    });
+    expect(isRefusal(await admit(b, "third"))).toBe(false);
+  });
+});
+
+describe("when redis stops answering", () => {
+  const request = (tenantId: string, requestId: string) =>
+    create(AdmitRequestSchema, {
+      principal: { tenantId, keyId: "k1" },
+      requestId,
+      model: "m",
+      tenantLimits: { rate: { requestsPerMinute: 1 } },
+    });
+
+  it("admits within the command timeout in fail-open mode, and refuses in fail-closed mode", async () => {
+    const open = await newReplica("open");
+    const closed = await newReplica("closed");
+    if (!redis?.pid) throw new Error("redis not running");
+    process.kill(redis.pid, "SIGSTOP");
+    try {
+      let started = performance.now();
+      const admitted = await open.client.admit(request("hung", "req_hung_1"));
+      expect(performance.now() - started).toBeLessThan(1_500);
+      expect(admitted.reservationId).toBe("req_hung_1");
+      expect(
+        (await open.registry.getSingleMetric("strata_metering_fail_open_admissions_total")?.get())
+          ?.values[0]?.value,
+      ).toBe(1);
+
+      started = performance.now();
+      const refused = await outcome(closed.client, request("hung", "req_hung_2"));
+      expect(performance.now() - started).toBeLessThan(1_500);
+      expect(refused).toMatchObject({ reason: "upstream_unavailable", retryAfterMs: 1_000 });
+    } finally {
+      process.kill(redis.pid, "SIGCONT");
+    }
+  });
+
+  it("admits at once when redis is gone (fail-open), and enforces again when it is back", async () => {
+    const open = await newReplica("open");
+    await stopRedis(redis);
+    const started = performance.now();
+    const first = await open.client.admit(request("gone", "req_gone_1"));
+    const second = await open.client.admit(request("gone", "req_gone_2"));
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect([first.reservationId, second.reservationId]).toEqual(["req_gone_1", "req_gone_2"]);
+
+    // Redis returns empty (scripts included): the client reconnects and reloads its scripts.
+    redis = await startRedis(port);
+    expect(await stores.at(-1)?.ready(10_000)).toBe(true);
+    expect(isRefusal(await outcome(open.client, request("back", "req_back_1")))).toBe(false);
+    expect(await outcome(open.client, request("back", "req_back_2"))).toMatchObject({
+      reason: "rate_limited",
+    });
+  });
+});
