@@ -62,7 +62,6 @@ describe("API keys", () => {
     expect(verifySecret(secret, a, undefined)).toBe(true);
     const other = `${secret.slice(0, -1)}${secret.endsWith("x") ? "y" : "x"}`;
     expect(verifySecret(other, a, undefined)).toBe(false);
-
   });
 
   it("needs the pepper to verify a peppered hash", () => {

@@ -35,7 +35,6 @@ export interface AuthServerDeps {
   watchHeartbeatMs?: number;
   /** How often keys are scanned for the expiry-warning gauge. */
   expiryScanMs?: number;
-
 }
 
 /** The running auth service: a data-plane server and an admin server on separate ports. */
@@ -69,7 +68,6 @@ function expiryGauge(deps: AuthServerDeps, warningMs: number) {
   const timer = setInterval(
     () => refresh().catch((err) => deps.logger.warn({ err }, "key expiry scan failed")),
     deps.expiryScanMs ?? 60_000,
-
   );
   timer.unref();
   void refresh().catch(() => undefined);

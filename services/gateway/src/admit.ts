@@ -64,7 +64,6 @@ export async function admit(
           outputPerMillionMicros: model.price.outputPerMillionMicros,
           cacheReadPerMillionMicros: model.price.cacheReadPerMillionMicros,
         },
-
       },
       { signal: ctx.signal, timeoutMs: deps.controlTimeoutMs },
     );
