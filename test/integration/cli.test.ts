@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, inject, it } from "vitest";
 import { openai } from "./support.ts";
@@ -39,6 +42,32 @@ describe("strata CLI", () => {
     expect(listed.stdout).toContain("active");
     expect(listed.stdout).not.toContain(created.secret.slice(23));
     expect((await strata("tenants", "list")).stdout).toContain(tenant);
+  });
+
+  it("applies the README's example policy file, and the gateway enforces it", async () => {
+    const readme = readFileSync("README.md", "utf8");
+    const example = /```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    if (!example) throw new Error("the README has no policy example");
+    const file = join(mkdtempSync(join(tmpdir(), "policy-")), "policy.json");
+    writeFileSync(file, example);
+    const tenant = `readme-${Date.now().toString(36)}`;
+    await strata("tenants", "create", tenant);
+    await strata("tenants", "update", tenant, "--policy-file", file);
+    const shown = JSON.parse((await strata("tenants", "show", tenant, "--json")).stdout) as {
+      policy: { allowedRegions: string[]; limits: { rate: { requestsPerMinute: number } } };
+    };
+    expect(shown.policy.allowedRegions).toEqual(["eu"]);
+    expect(shown.policy.limits.rate.requestsPerMinute).toBe(600);
+    const { stdout } = await strata("keys", "create", "--tenant", tenant, "--json");
+    const key = (JSON.parse(stdout) as { secret: string }).secret;
+    // The example allows EU models only: the default catalog serves from us-east-1.
+    const refused = await openai(key)
+      .chat.completions.create({
+        model: "claude-3-haiku",
+        messages: [{ role: "user", content: "hi" }],
+      })
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 403, code: "region_not_allowed" });
   });
 
   it("fails with a clear message and exit code without an admin token", async () => {
