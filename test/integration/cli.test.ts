@@ -70,6 +70,73 @@ describe("strata CLI", () => {
     expect(refused).toMatchObject({ status: 403, code: "region_not_allowed" });
   });
 
+  it("reports usage per day, key and model, and only the scoped tenant's", async () => {
+    const tenant = `usage-${Date.now().toString(36)}`;
+    await strata("tenants", "create", tenant);
+    const created = JSON.parse(
+      (await strata("keys", "create", "--tenant", tenant, "--json")).stdout,
+    ) as {
+      secret: string;
+      key: { keyId: string };
+    };
+    const client = openai(created.secret);
+    let prompt = 0;
+    let completion = 0;
+    for (let i = 0; i < 3; i++) {
+      const res = await client.chat.completions.create({
+        model: "claude-3-haiku",
+        messages: [{ role: "user", content: `usage ${i}` }],
+      });
+      prompt += res.usage?.prompt_tokens ?? 0;
+      completion += res.usage?.completion_tokens ?? 0;
+    }
+    const today = new Date().toISOString().slice(0, 10);
+    let summaries: Array<{
+      keyId: string;
+      model: string;
+      requests: number;
+      inputTokens: number;
+      outputTokens: number;
+      day: string;
+    }> = [];
+    for (let i = 0; i < 50 && summaries.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const report = JSON.parse(
+        (await strata("usage", "--tenant", tenant, "--since", today, "--json")).stdout,
+      ) as { summaries?: typeof summaries };
+      summaries = report.summaries?.filter((s) => s.requests >= 3) ?? [];
+    }
+    expect(summaries).toEqual([
+      expect.objectContaining({
+        day: today,
+        keyId: created.key.keyId,
+        model: "anthropic.claude-3-haiku-20240307-v1:0",
+        requests: 3,
+        inputTokens: prompt,
+        outputTokens: completion,
+      }),
+    ]);
+    expect((await strata("usage", "--tenant", tenant)).stdout).toContain(created.key.keyId);
+    // A token scoped to another tenant cannot read this one's usage.
+    const other = `usage-other-${Date.now().toString(36)}`;
+    await strata("tenants", "create", other);
+    const scoped = JSON.parse(
+      (await strata("admin-tokens", "create", "--name", "o", "--tenant", other, "--json")).stdout,
+    ) as { secret: string };
+    const refused = await run(
+      process.execPath,
+      ["packages/cli/bin/strata.js", "usage", "--tenant", tenant],
+      {
+        env: {
+          ...process.env,
+          STRATA_ADMIN_URL: inject("adminUrl"),
+          STRATA_ADMIN_TOKEN: scoped.secret,
+        },
+      },
+    ).catch((e: unknown) => e as { code: number; stderr: string });
+    expect(refused).toMatchObject({ code: 1 });
+  });
+
   it("fails with a clear message and exit code without an admin token", async () => {
     const error = await run(process.execPath, ["packages/cli/bin/strata.js", "tenants", "list"], {
       env: { ...process.env, STRATA_ADMIN_URL: inject("adminUrl"), STRATA_ADMIN_TOKEN: "wrong" },

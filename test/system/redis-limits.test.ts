@@ -107,6 +107,7 @@ async function newReplica(failMode: FailMode = "open") {
   const server = await createMeteringServer({
     ledger: nullLedger,
     limiter,
+    queryUsage: async () => [],
     logger,
     registry,
     host: "127.0.0.1",

@@ -9,6 +9,7 @@ import {
   CreateAdminTokenResponseSchema,
   CreateKeyResponseSchema,
   GetKeyResponseSchema,
+  GetUsageResponseSchema,
   KeyStatus,
   ListAdminTokensResponseSchema,
   ListAuditEventsResponseSchema,
@@ -41,6 +42,9 @@ Keys:
   keys rotate <key-id> [--overlap-days D]
                                        new key now; the old one keeps working D days (default 14)
   keys revoke <key-id>                 revoke a key now (every gateway within about a second)
+Usage:
+  usage [--tenant T] [--since DAY] [--until DAY]
+                                       requests and tokens per day, key and model (days: YYYY-MM-DD)
 Audit:
   audit [--tenant T] [--since ISO-TIME] [--limit N]
 Admin tokens (global admin token):
@@ -66,6 +70,7 @@ const { values, positionals } = parseArgs({
     "allow-model": { type: "string", multiple: true },
     "policy-file": { type: "string" },
     since: { type: "string" },
+    until: { type: "string" },
     limit: { type: "string" },
     json: { type: "boolean" },
     "admin-url": { type: "string" },
@@ -263,6 +268,31 @@ async function main(): Promise<void> {
         json
           ? JSON.stringify(toJson(RevokeKeyResponseSchema, res))
           : `Revoked key ${res.key?.keyId}.`,
+      );
+    }
+    case "usage": {
+      const res = await admin.getUsage({
+        tenantId: values.tenant ?? "",
+        sinceDay: values.since ?? "",
+        untilDay: values.until ?? "",
+      });
+      if (json) return out(JSON.stringify(toJson(GetUsageResponseSchema, res)));
+      const rows = res.summaries.map((s) => [
+        s.day,
+        s.tenantId,
+        s.keyId,
+        s.model,
+        String(s.requests),
+        String(s.failedRequests),
+        String(s.inputTokens),
+        String(s.outputTokens),
+        String(s.cacheReadInputTokens),
+      ]);
+      return out(
+        table([
+          ["DAY", "TENANT", "KEY ID", "MODEL", "REQUESTS", "FAILED", "INPUT", "OUTPUT", "CACHED"],
+          ...rows,
+        ]),
       );
     }
     case "audit": {

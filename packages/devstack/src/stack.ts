@@ -134,16 +134,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       started.push(proc);
       return proc;
     };
-    const [auth, metering, inference] = await Promise.all([
-      service("auth", {
-        ...dynamoEnv,
-        STRATA_ADMIN_PORT: "0",
-        STRATA_ADMIN_TOKEN_SHA256: createHash("sha256").update(adminToken).digest("hex"),
-      }),
+    const url = (proc: ServiceProcess, port: string) => `http://${host}:${proc.ports[port]}`;
+    // Auth reads usage from metering (`strata usage`), so metering comes first.
+    const [metering, inference] = await Promise.all([
       service("metering", { ...dynamoEnv, STRATA_LEDGER_FLUSH_MS: "200" }),
       service("inference", bedrockEnv),
     ]);
-    const url = (proc: ServiceProcess, port: string) => `http://${host}:${proc.ports[port]}`;
+    const auth = await service("auth", {
+      ...dynamoEnv,
+      STRATA_ADMIN_PORT: "0",
+      STRATA_ADMIN_TOKEN_SHA256: createHash("sha256").update(adminToken).digest("hex"),
+      STRATA_METERING_URL: url(metering, "grpc"),
+    });
     const gatewayEnv = {
       STRATA_AUTH_URL: url(auth, "grpc"),
       STRATA_METERING_URL: url(metering, "grpc"),

@@ -50,4 +50,11 @@ export const commonEnv = {
   STRATA_SHUTDOWN_GRACE_MS: positiveInt(25_000),
   /** How long readiness reports "not ready" before servers stop accepting (endpoint propagation). */
   STRATA_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(0),
+  /**
+   * OTLP/HTTP traces endpoint spans are exported to (JSON), e.g.
+   * `http://otel-collector:4318/v1/traces`. Unset: tracing is off and costs nothing.
+   */
+  STRATA_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  /** How long finished spans are batched before export. */
+  STRATA_OTLP_EXPORT_DELAY_MS: positiveInt(5_000),
 };

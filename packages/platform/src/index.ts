@@ -33,3 +33,12 @@ export {
   remoteAddressKey,
 } from "./rpc-server.ts";
 export { type RunServiceOptions, runService, type Servable } from "./run-service.ts";
+export {
+  type StartSpanOptions,
+  startSpan,
+  startTracing,
+  type TraceSpan,
+  type Tracing,
+  type TracingOptions,
+  tracingEnabled,
+} from "./tracing.ts";

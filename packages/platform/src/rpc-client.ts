@@ -1,6 +1,13 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import {
+  type Client,
+  createClient,
+  type Interceptor,
+  type StreamResponse,
+  type Transport,
+} from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { endRpcSpan, startRpcSpan, traceStream, tracingEnabled } from "./tracing.ts";
 
 /** Options of createRpcTransport. */
 export interface RpcTransportOptions {
@@ -10,13 +17,41 @@ export interface RpcTransportOptions {
 }
 
 /**
+ * Wraps each call in a CLIENT span and sends its W3C trace context (`traceparent`, `tracestate`)
+ * to the peer, whose server span becomes its child. Does nothing while tracing is off.
+ */
+function tracingClientInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    if (!tracingEnabled()) return next(req);
+    const { span, active } = startRpcSpan("client", {
+      service: req.service.typeName,
+      method: req.method.name,
+      header: req.header,
+    });
+    let res: Awaited<ReturnType<typeof next>>;
+    try {
+      res = await next(req);
+    } catch (error) {
+      endRpcSpan(span, error);
+      throw error;
+    }
+    if (!res.stream) {
+      endRpcSpan(span);
+      return res;
+    }
+    return { ...res, message: traceStream(res.message, span, active) } as StreamResponse;
+  };
+}
+
+/**
  * A gRPC transport over h2c to another Strata service. One HTTP/2 connection is shared by all
- * calls (multiplexed), kept alive with pings so a dead peer is noticed between requests.
+ * calls (multiplexed), kept alive with pings so a dead peer is noticed between requests. Calls
+ * are traced (CLIENT spans, W3C trace context) when tracing is on.
  */
 export function createRpcTransport({ baseUrl, interceptors = [] }: RpcTransportOptions): Transport {
   return createGrpcTransport({
     baseUrl,
-    interceptors,
+    interceptors: [tracingClientInterceptor(), ...interceptors],
     pingIntervalMs: 10_000,
     pingTimeoutMs: 5_000,
     idleConnectionTimeoutMs: 5 * 60_000,

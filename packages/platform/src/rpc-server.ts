@@ -8,8 +8,10 @@ import {
   type StreamResponse,
 } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { context } from "@opentelemetry/api";
 import { asStrataError, toConnectError } from "@strata/errors";
 import type { Logger } from "./logger.ts";
+import { endRpcSpan, startRpcSpan, traceStream, tracingEnabled } from "./tracing.ts";
 
 /** Options of createRpcServer. */
 export interface RpcServerOptions {
@@ -66,6 +68,34 @@ function errorInterceptor(logger: Logger): Interceptor {
 }
 
 /**
+ * Runs each call in a SERVER span continuing the caller's W3C trace context, active while the
+ * handler runs (and while a streamed answer is produced), so the handler's own calls are its
+ * children. A failure is recorded by its Strata reason only. Does nothing while tracing is off.
+ */
+function tracingServerInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    if (!tracingEnabled()) return next(req);
+    const { span, active } = startRpcSpan("server", {
+      service: req.service.typeName,
+      method: req.method.name,
+      header: req.header,
+    });
+    let res: Awaited<ReturnType<typeof next>>;
+    try {
+      res = await context.with(active, () => next(req));
+    } catch (error) {
+      endRpcSpan(span, error);
+      throw error;
+    }
+    if (!res.stream) {
+      endRpcSpan(span);
+      return res;
+    }
+    return { ...res, message: traceStream(res.message, span, active) } as StreamResponse;
+  };
+}
+
+/**
  * Serves Connect routes over gRPC on HTTP/2 cleartext (h2c), the in-cluster protocol of Strata.
  * Deadlines arrive as `grpc-timeout` and abort `ctx.signal`, which handlers pass downstream.
  */
@@ -75,7 +105,11 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
     grpc: true,
     grpcWeb: false,
     connect: true,
-    interceptors: [errorInterceptor(options.logger), ...(options.interceptors ?? [])],
+    interceptors: [
+      errorInterceptor(options.logger),
+      tracingServerInterceptor(),
+      ...(options.interceptors ?? []),
+    ],
     contextValues: (req) =>
       createContextValues().set(remoteAddressKey, req.socket.remoteAddress ?? ""),
   });

@@ -2,6 +2,7 @@ import type { Registry } from "prom-client";
 import { notifyReady, onShutdown, type ShutdownStep } from "./lifecycle.ts";
 import type { Logger } from "./logger.ts";
 import { startOpsServer } from "./ops-server.ts";
+import type { Tracing } from "./tracing.ts";
 
 /** What a service's main server must offer to be run. */
 export interface Servable {
@@ -29,6 +30,8 @@ export interface RunServiceOptions {
   afterClose?: ShutdownStep[];
   /** Extra fields for the "ready" log line. */
   details?: Record<string, unknown>;
+  /** The service's tracer (startTracing); its buffered spans are exported after `afterClose`. */
+  tracing?: Tracing;
 }
 
 /**
@@ -46,6 +49,7 @@ export async function runService({
   ports,
   afterClose = [],
   details,
+  tracing,
 }: RunServiceOptions) {
   const ops = await startOpsServer({
     host: config.STRATA_HOST,
@@ -65,6 +69,7 @@ export async function runService({
       },
       { name: "server", run: () => server.close(config.STRATA_SHUTDOWN_GRACE_MS) },
       ...afterClose,
+      ...(tracing ? [{ name: "tracing", run: () => tracing.shutdown() }] : []),
       { name: "ops", run: () => ops.close() },
     ],
   });

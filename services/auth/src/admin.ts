@@ -1,6 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { invalidRequest, StrataError } from "@strata/errors";
-import { type AuthAdminService, TenantStatus } from "@strata/proto";
+import { type AuthAdminService, TenantStatus, type UsageSummary } from "@strata/proto";
 import { actorOf } from "./admin-auth.ts";
 import { adminTokenPrefix, generateKey, hashSecret } from "./api-key.ts";
 import {
@@ -19,6 +19,10 @@ const dayMs = 86_400_000;
 /** Options of createAdminService. */
 export interface AdminServiceOptions {
   store: AuthStore;
+  /** Metering's usage query; undefined when this auth is not connected to metering. */
+  queryUsage?:
+    | ((req: { tenantId: string; sinceDay: string; untilDay: string }) => Promise<UsageSummary[]>)
+    | undefined;
   pepper?: string | undefined;
   keyMaxAgeDays: number;
   /** How long a rotated key keeps working by default. */
@@ -298,6 +302,25 @@ export function createAdminService(
         result: "success",
       });
       return { key: keyToProto(key, now(), warningMs) };
+    },
+    async getUsage(req, ctx) {
+      const { tenantScope } = actorOf(ctx);
+      const tenantId = req.tenantId || tenantScope;
+      if (!tenantId) throw invalidRequest("tenant_id", "tenant_id is required.");
+      await requireTenant(ctx, tenantId);
+      if (!options.queryUsage) {
+        throw new StrataError(
+          "upstream_unavailable",
+          "Usage reporting is not configured (STRATA_METERING_URL).",
+        );
+      }
+      return {
+        summaries: await options.queryUsage({
+          tenantId,
+          sinceDay: req.sinceDay,
+          untilDay: req.untilDay,
+        }),
+      };
     },
     async listAuditEvents(req, ctx) {
       const { tenantScope } = actorOf(ctx);

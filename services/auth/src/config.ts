@@ -1,5 +1,5 @@
 import { dynamoEnv } from "@strata/dynamodb";
-import { commonEnv, type Env, parseEnv, port, positiveInt } from "@strata/platform";
+import { commonEnv, type Env, parseEnv, port, positiveInt, serviceUrl } from "@strata/platform";
 import { z } from "zod";
 
 const schema = z.object({
@@ -53,6 +53,8 @@ const schema = z.object({
   /** How often the shared change feed is read: the bound on revocation propagation. */
 
   STRATA_CHANGE_FEED_POLL_MS: positiveInt(250),
+  /** Metering, for usage reports on the admin plane (`strata usage`); unset: not available. */
+  STRATA_METERING_URL: serviceUrl.optional(),
   /** How long gateways may cache a successful verification. */
   STRATA_VERIFY_CACHE_TTL_MS: positiveInt(10_000),
 });

@@ -1,11 +1,24 @@
 import { openDynamo } from "@strata/dynamodb";
-import { createLogger, createMetricsRegistry, runService } from "@strata/platform";
+import {
+  createLogger,
+  createMetricsRegistry,
+  createRpcClient,
+  createRpcTransport,
+  runService,
+  startTracing,
+} from "@strata/platform";
+import { MeteringService } from "@strata/proto";
 import { loadAuthConfig } from "./config.ts";
 import { createAuthServer } from "./server.ts";
 import { createAuthStore } from "./store.ts";
 import { authTableSpecs, authTables } from "./tables.ts";
 
 const config = loadAuthConfig(process.env);
+const tracing = startTracing({
+  service: "auth",
+  endpoint: config.STRATA_OTLP_ENDPOINT,
+  exportDelayMs: config.STRATA_OTLP_EXPORT_DELAY_MS,
+});
 const logger = createLogger({ service: "auth", level: config.STRATA_LOG_LEVEL });
 const registry = createMetricsRegistry("auth");
 const tables = authTables(config.STRATA_TABLE_PREFIX);
@@ -15,8 +28,14 @@ if (config.STRATA_ADMIN_TOKEN_SHA256.length === 0) {
   logger.warn("no admin token configured: the admin API refuses every call");
 }
 
+const metering = config.STRATA_METERING_URL
+  ? createRpcClient(MeteringService, createRpcTransport({ baseUrl: config.STRATA_METERING_URL }))
+  : undefined;
+
 const server = await createAuthServer({
   store: createAuthStore(dynamo.doc, tables),
+  queryUsage:
+    metering && (async (req) => (await metering.queryUsage(req, { timeoutMs: 30_000 })).summaries),
   logger,
   registry,
   host: config.STRATA_HOST,
@@ -36,6 +55,7 @@ const server = await createAuthServer({
 });
 await runService({
   service: "auth",
+  tracing,
   logger,
   registry,
   server,

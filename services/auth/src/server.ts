@@ -7,7 +7,7 @@ import {
 } from "@strata/platform";
 import { AuthAdminService, AuthService } from "@strata/proto";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { createAdminService } from "./admin.ts";
+import { type AdminServiceOptions, createAdminService } from "./admin.ts";
 import { adminAuthInterceptor, type BootstrapToken } from "./admin-auth.ts";
 import { createChangeFeed } from "./change-feed.ts";
 import type { AuthStore } from "./store.ts";
@@ -17,6 +17,8 @@ import { watchRevocations } from "./watch.ts";
 /** What the auth server needs; main.ts builds it from the configuration. */
 export interface AuthServerDeps {
   store: AuthStore;
+  /** Metering's usage query, for the admin plane's GetUsage (optional). */
+  queryUsage?: AdminServiceOptions["queryUsage"];
   logger: Logger;
   registry: Registry;
   host: string;
@@ -147,6 +149,7 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
         AuthAdminService,
         createAdminService({
           store: deps.store,
+          queryUsage: deps.queryUsage,
           pepper: deps.pepper,
           keyMaxAgeDays: deps.keyMaxAgeDays,
           rotationOverlapDays: deps.rotationOverlapDays ?? 14,

@@ -4,6 +4,7 @@ import {
   createRpcClient,
   createRpcTransport,
   runService,
+  startTracing,
 } from "@strata/platform";
 import { AuthService, InferenceService, MeteringService } from "@strata/proto";
 import { createAuthenticator } from "./authenticator.ts";
@@ -16,6 +17,11 @@ import { createGatewayServer } from "./server.ts";
 import { createUsageReporter } from "./usage-reporter.ts";
 
 const config = loadGatewayConfig(process.env);
+const tracing = startTracing({
+  service: "gateway",
+  endpoint: config.STRATA_OTLP_ENDPOINT,
+  exportDelayMs: config.STRATA_OTLP_EXPORT_DELAY_MS,
+});
 const logger = createLogger({ service: "gateway", level: config.STRATA_LOG_LEVEL });
 const registry = createMetricsRegistry("gateway");
 const auth = createRpcClient(AuthService, createRpcTransport({ baseUrl: config.STRATA_AUTH_URL }));
@@ -88,6 +94,7 @@ const server = await createGatewayServer({
 });
 await runService({
   service: "gateway",
+  tracing,
   logger,
   registry,
   server,

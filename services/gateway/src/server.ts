@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { asStrataError, StrataError } from "@strata/errors";
-import { type Logger, newRequestId } from "@strata/platform";
+import { type Logger, newRequestId, startSpan, type TraceSpan } from "@strata/platform";
 import { UpstreamPolicySchema } from "@strata/proto";
 import type { Registry } from "prom-client";
 import type { Authenticator } from "./authenticator.ts";
@@ -37,11 +37,14 @@ export interface GatewayServer {
 type Route =
   | {
       endpoint: Endpoint;
+      /** The route as a template (no ids), for spans. */
+      template: string;
       method: "POST";
       handle: (deps: GatewayDeps, ctx: RequestContext, body: unknown) => Promise<void>;
     }
   | {
       endpoint: Endpoint;
+      template: string;
       method: "GET";
       handle: (deps: GatewayDeps, ctx: RequestContext) => Promise<void>;
     };
@@ -50,16 +53,22 @@ type Route =
 function route(path: string): Route | undefined {
   switch (path) {
     case "/v1/chat/completions":
-      return { endpoint: "chat.completions", method: "POST", handle: handleChatCompletion };
+      return {
+        endpoint: "chat.completions",
+        template: path,
+        method: "POST",
+        handle: handleChatCompletion,
+      };
     case "/v1/embeddings":
-      return { endpoint: "embeddings", method: "POST", handle: handleEmbeddings };
+      return { endpoint: "embeddings", template: path, method: "POST", handle: handleEmbeddings };
     case "/v1/models":
-      return { endpoint: "models", method: "GET", handle: handleListModels };
+      return { endpoint: "models", template: path, method: "GET", handle: handleListModels };
     default:
       if (path.startsWith("/v1/models/") && path.length > "/v1/models/".length) {
         const id = path.slice("/v1/models/".length);
         return {
           endpoint: "models",
+          template: "/v1/models/{model}",
           method: "GET",
           handle: (deps, ctx) => handleRetrieveModel(deps, ctx, id),
         };
@@ -78,7 +87,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const shared: GatewayDeps = { ...deps, metrics };
   let ready = false;
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, span: TraceSpan) => {
     const requestId = newRequestId();
     const startedAt = performance.now();
     const startedAtMs = Date.now();
@@ -90,6 +99,10 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     });
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
     const matched = route(path);
+    const template = matched?.template ?? "(unmatched)";
+    span.updateName(`${req.method} ${template}`);
+    span.setAttributes({ "url.path": template });
+    let failure: StrataError | undefined;
     let log = deps.logger.child({ requestId });
     let ctx: RequestContext | undefined;
     try {
@@ -170,6 +183,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       }
     } catch (error) {
       const strata = asStrataError(error);
+      failure = strata;
+      span.setAttributes({ "strata.error.reason": strata.reason });
       if (strata.reason === "internal")
         log.error({ err: strata.cause ?? strata }, "request failed");
       if (!abort.signal.aborted) sendError(res, strata);
@@ -179,6 +194,13 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       const tenant = ctx?.caller.principal.tenantId ?? "";
       const model = ctx?.model ?? "";
       const endpoint = matched?.endpoint ?? "unknown";
+      span.setAttributes({
+        "http.response.status_code": code,
+        "strata.tenant_id": tenant || undefined,
+        "gen_ai.request.model": model || undefined,
+      });
+      if (failure && code >= 500) span.fail(failure);
+      span.end();
       metrics.requests.inc({ tenant, model, endpoint, code: String(code) });
       metrics.duration.observe({ tenant, model, endpoint }, durationMs / 1000);
       log.info(
@@ -197,7 +219,13 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const server: Server = createServer(
     { keepAliveTimeout: 65_000, requestTimeout: 0 },
     (req, res) => {
-      void handle(req, res);
+      // One SERVER span per request, continuing the client's trace when it sent `traceparent`.
+      const span = startSpan(`${req.method ?? "HTTP"}`, {
+        kind: "server",
+        carrier: req.headers,
+        attributes: { "http.request.method": req.method },
+      });
+      void span.run(() => handle(req, res, span));
     },
   );
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { createLogger, createMetricsRegistry, runService } from "@strata/platform";
+import { createLogger, createMetricsRegistry, runService, startTracing } from "@strata/platform";
 import { createBedrockClient, createBedrockRequestHandler } from "./bedrock-client.ts";
 import { createDefaultCatalog, loadCatalogFile } from "./catalog.ts";
 import { loadInferenceConfig } from "./config.ts";
@@ -6,6 +6,11 @@ import { createInferenceServer } from "./server.ts";
 import { createStsClient } from "./sts-client.ts";
 
 const config = loadInferenceConfig(process.env);
+const tracing = startTracing({
+  service: "inference",
+  endpoint: config.STRATA_OTLP_ENDPOINT,
+  exportDelayMs: config.STRATA_OTLP_EXPORT_DELAY_MS,
+});
 const logger = createLogger({ service: "inference", level: config.STRATA_LOG_LEVEL });
 const registry = createMetricsRegistry("inference");
 const region = config.STRATA_BEDROCK_REGION;
@@ -42,6 +47,7 @@ const server = await createInferenceServer({
 });
 await runService({
   service: "inference",
+  tracing,
   logger,
   registry,
   server,

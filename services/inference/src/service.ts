@@ -8,7 +8,7 @@ import {
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { invalidRequest, StrataError } from "@strata/errors";
-import type { Logger } from "@strata/platform";
+import { type Logger, startSpan, type TraceSpan } from "@strata/platform";
 import {
   type ChatResponse,
   type ChatStreamResponse,
@@ -71,6 +71,36 @@ interface Scope {
 
 /** Bedrock's response header with an InvokeModel call's input tokens (not in the SDK's model). */
 const inputTokenCountHeader = "x-amzn-bedrock-input-token-count";
+
+/**
+ * A CLIENT span around one Bedrock call, named and attributed after the OpenTelemetry GenAI
+ * conventions (https://opentelemetry.io/docs/specs/semconv/gen-ai/). Only ids and counts: never
+ * prompts or completions.
+ */
+function bedrockSpan(operation: "chat" | "embeddings", modelId: string | undefined): TraceSpan {
+  return startSpan(`${operation} ${modelId ?? ""}`.trim(), {
+    kind: "client",
+    attributes: {
+      "gen_ai.system": "aws.bedrock",
+      "gen_ai.provider.name": "aws.bedrock",
+      "gen_ai.operation.name": operation,
+      "gen_ai.request.model": modelId,
+    },
+  });
+}
+
+/** Ends a Bedrock span with its token counts when known, or failed with `error`'s reason. */
+function endBedrockSpan(
+  span: TraceSpan,
+  outcome: { inputTokens?: number | undefined; outputTokens?: number | undefined; error?: unknown },
+) {
+  if (outcome.error !== undefined) span.fail(outcome.error);
+  span.setAttributes({
+    "gen_ai.usage.input_tokens": outcome.inputTokens,
+    "gen_ai.usage.output_tokens": outcome.outputTokens,
+  });
+  span.end();
+}
 
 /**
  * InferenceService: the neutral chat and embedding schema in, Bedrock Converse / ConverseStream /
@@ -170,16 +200,22 @@ export function createInferenceService(
   ): Promise<ChatResponse> => {
     const call = createUpstreamCall(scope.ctx.signal);
     const startedAt = performance.now();
+    const span = bedrockSpan("chat", input.modelId);
     call.arm(deps.timeoutMs);
     try {
       const output = await call.race(
         scope.client.send(new ConverseCommand(input), { abortSignal: call.signal }),
       );
       record(scope, "converse", "success", startedAt);
+      endBedrockSpan(span, {
+        inputTokens: output.usage?.inputTokens,
+        outputTokens: output.usage?.outputTokens,
+      });
       return converseToChatResponse(output, { model: scope.entry.id, shaping });
     } catch (error) {
       const strata = failure(scope, "converse", call, error);
       record(scope, "converse", strata.reason, startedAt);
+      endBedrockSpan(span, { error: strata });
       throw strata;
     } finally {
       call.dispose();
@@ -211,14 +247,17 @@ export function createInferenceService(
         },
         { step: "build", name: "strataInputTokenCount" },
       );
+      const span = bedrockSpan("embeddings", modelId);
       call.arm(deps.timeoutMs);
       try {
         const output = await call.race(scope.client.send(command, { abortSignal: call.signal }));
         record(scope, "invoke_model", "success", startedAt);
+        endBedrockSpan(span, { inputTokens: inputTokenCount });
         return { body: output.body, inputTokenCount };
       } catch (error) {
         const strata = failure(scope, "invoke_model", call, error);
         record(scope, "invoke_model", strata.reason, startedAt);
+        endBedrockSpan(span, { error: strata });
         throw strata;
       } finally {
         call.dispose();
@@ -252,6 +291,9 @@ export function createInferenceService(
       let firstToken = false;
       let stopped = false;
       let iterator: AsyncIterator<unknown> | undefined;
+      let usage: { inputTokens: number; outputTokens: number } | undefined;
+      let spanError: unknown;
+      const span = bedrockSpan("chat", streamInput.modelId);
       call.arm(deps.timeoutMs);
       try {
         const output = await call.race(
@@ -274,6 +316,7 @@ export function createInferenceService(
               );
             }
             if (event.event.case === "stop") stopped = true;
+            if (event.event.case === "metadata") usage = event.event.value.usage;
             yield event;
           }
         }
@@ -282,6 +325,7 @@ export function createInferenceService(
       } catch (error) {
         const strata = failure(scope, "converse_stream", call, error);
         outcome = strata.reason;
+        spanError = strata;
         throw strata;
       } finally {
         call.disarm();
@@ -292,6 +336,11 @@ export function createInferenceService(
         }
         call.dispose();
         record(scope, "converse_stream", outcome, startedAt);
+        endBedrockSpan(span, {
+          inputTokens: usage?.inputTokens,
+          outputTokens: usage?.outputTokens,
+          error: spanError,
+        });
       }
     },
 

@@ -1,13 +1,19 @@
 import { openDynamo } from "@strata/dynamodb";
-import { createLogger, createMetricsRegistry, runService } from "@strata/platform";
+import { createLogger, createMetricsRegistry, runService, startTracing } from "@strata/platform";
 import { loadMeteringConfig } from "./config.ts";
 import { createUsageLedger } from "./ledger.ts";
 import { limitStoreFromConfig } from "./limit-store-from-config.ts";
 import { createLimiter } from "./limiter.ts";
 import { createMeteringServer } from "./server.ts";
 import { usageTableSpec } from "./tables.ts";
+import { queryUsage } from "./usage-query.ts";
 
 const config = loadMeteringConfig(process.env);
+const tracing = startTracing({
+  service: "metering",
+  endpoint: config.STRATA_OTLP_ENDPOINT,
+  exportDelayMs: config.STRATA_OTLP_EXPORT_DELAY_MS,
+});
 const logger = createLogger({ service: "metering", level: config.STRATA_LOG_LEVEL });
 const registry = createMetricsRegistry("metering");
 const usageTable = usageTableSpec(config.STRATA_TABLE_PREFIX);
@@ -33,6 +39,7 @@ const limiter = createLimiter({
 const server = await createMeteringServer({
   ledger,
   limiter,
+  queryUsage: (req) => queryUsage(dynamo.doc, usageTable.name, req),
   logger,
   registry,
   host: config.STRATA_HOST,
@@ -40,6 +47,7 @@ const server = await createMeteringServer({
 });
 await runService({
   service: "metering",
+  tracing,
   logger,
   registry,
   server,

@@ -28,6 +28,7 @@ async function start() {
   const server = await createMeteringServer({
     ledger,
     limiter,
+    queryUsage: async () => [],
     logger,
     registry,
     host: "127.0.0.1",

@@ -1,7 +1,7 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { invalidRequest } from "@strata/errors";
 import { createHealthService, createRpcServer, type Logger } from "@strata/platform";
-import { MeteringService } from "@strata/proto";
+import { MeteringService, type QueryUsageRequest, type UsageSummary } from "@strata/proto";
 import { Counter, type Registry } from "prom-client";
 import type { UsageLedger } from "./ledger.ts";
 import type { Limiter } from "./limiter.ts";
@@ -11,6 +11,8 @@ export interface MeteringServerDeps {
   ledger: UsageLedger;
   /** Rate limits, concurrency and budgets (createLimiter over a memory or Redis store). */
   limiter: Limiter;
+  /** Reads the ledger for QueryUsage. */
+  queryUsage: (req: QueryUsageRequest) => Promise<UsageSummary[]>;
   logger: Logger;
   registry: Registry;
   host: string;
@@ -49,6 +51,9 @@ export async function createMeteringServer(deps: MeteringServerDeps): Promise<Me
           if (!req.requestId) throw invalidRequest("request_id", "request_id is required.");
           const rateLimit = await deps.limiter.admit(req);
           return { reservationId: req.requestId, rateLimit };
+        },
+        async queryUsage(req) {
+          return { summaries: await deps.queryUsage(req) };
         },
         async settle(req) {
           for (const [i, { usage }] of req.settlements.entries()) {

@@ -5,6 +5,7 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { ApiKey, Policy, Tenant, TenantStatus } from "./auth_pb.js";
+import type { UsageSummary } from "../../metering/v1/metering_pb.js";
 
 /**
  * Describes the file strata/auth/v1/admin.proto.
@@ -639,6 +640,52 @@ export declare type RevokeAdminTokenResponse =
 export declare const RevokeAdminTokenResponseSchema: GenMessage<RevokeAdminTokenResponse>;
 
 /**
+ * @generated from message strata.auth.v1.GetUsageRequest
+ */
+export declare type GetUsageRequest = Message<"strata.auth.v1.GetUsageRequest"> & {
+  /**
+   * Required with a global token; a scoped token's tenant otherwise.
+   *
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Inclusive UTC days, YYYY-MM-DD.
+   *
+   * @generated from field: string since_day = 2;
+   */
+  sinceDay: string;
+
+  /**
+   * @generated from field: string until_day = 3;
+   */
+  untilDay: string;
+};
+
+/**
+ * Describes the message strata.auth.v1.GetUsageRequest.
+ * Use `create(GetUsageRequestSchema)` to create a new message.
+ */
+export declare const GetUsageRequestSchema: GenMessage<GetUsageRequest>;
+
+/**
+ * @generated from message strata.auth.v1.GetUsageResponse
+ */
+export declare type GetUsageResponse = Message<"strata.auth.v1.GetUsageResponse"> & {
+  /**
+   * @generated from field: repeated strata.metering.v1.UsageSummary summaries = 1;
+   */
+  summaries: UsageSummary[];
+};
+
+/**
+ * Describes the message strata.auth.v1.GetUsageResponse.
+ * Use `create(GetUsageResponseSchema)` to create a new message.
+ */
+export declare const GetUsageResponseSchema: GenMessage<GetUsageResponse>;
+
+/**
  * AuthAdminService manages tenants and keys. It is served on the auth service's admin port only,
  * never through the gateway, and every call needs an admin token (authorization: Bearer).
  *
@@ -726,6 +773,16 @@ export declare const AuthAdminService: GenService<{
     methodKind: "unary";
     input: typeof RevokeKeyRequestSchema;
     output: typeof RevokeKeyResponseSchema;
+  };
+  /**
+   * Usage per day, key and model, from metering's ledger (scoped tokens: their tenant only).
+   *
+   * @generated from rpc strata.auth.v1.AuthAdminService.GetUsage
+   */
+  getUsage: {
+    methodKind: "unary";
+    input: typeof GetUsageRequestSchema;
+    output: typeof GetUsageResponseSchema;
   };
   /**
    * Reads the append-only audit log.

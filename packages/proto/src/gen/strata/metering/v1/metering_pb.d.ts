@@ -312,6 +312,110 @@ export declare type SettleResponse = Message<"strata.metering.v1.SettleResponse"
 export declare const SettleResponseSchema: GenMessage<SettleResponse>;
 
 /**
+ * @generated from message strata.metering.v1.QueryUsageRequest
+ */
+export declare type QueryUsageRequest = Message<"strata.metering.v1.QueryUsageRequest"> & {
+  /**
+   * @generated from field: string tenant_id = 1;
+   */
+  tenantId: string;
+
+  /**
+   * Inclusive UTC days, YYYY-MM-DD; empty: from the beginning / until today.
+   *
+   * @generated from field: string since_day = 2;
+   */
+  sinceDay: string;
+
+  /**
+   * @generated from field: string until_day = 3;
+   */
+  untilDay: string;
+};
+
+/**
+ * Describes the message strata.metering.v1.QueryUsageRequest.
+ * Use `create(QueryUsageRequestSchema)` to create a new message.
+ */
+export declare const QueryUsageRequestSchema: GenMessage<QueryUsageRequest>;
+
+/**
+ * The usage of one key with one model on one day.
+ *
+ * @generated from message strata.metering.v1.UsageSummary
+ */
+export declare type UsageSummary = Message<"strata.metering.v1.UsageSummary"> & {
+  /**
+   * @generated from field: string day = 1;
+   */
+  day: string;
+
+  /**
+   * @generated from field: string tenant_id = 2;
+   */
+  tenantId: string;
+
+  /**
+   * @generated from field: string key_id = 3;
+   */
+  keyId: string;
+
+  /**
+   * @generated from field: string model = 4;
+   */
+  model: string;
+
+  /**
+   * @generated from field: uint32 requests = 5;
+   */
+  requests: number;
+
+  /**
+   * Requests that ended in an error or were cancelled.
+   *
+   * @generated from field: uint32 failed_requests = 6;
+   */
+  failedRequests: number;
+
+  /**
+   * @generated from field: double input_tokens = 7;
+   */
+  inputTokens: number;
+
+  /**
+   * @generated from field: double output_tokens = 8;
+   */
+  outputTokens: number;
+
+  /**
+   * @generated from field: double cache_read_input_tokens = 9;
+   */
+  cacheReadInputTokens: number;
+};
+
+/**
+ * Describes the message strata.metering.v1.UsageSummary.
+ * Use `create(UsageSummarySchema)` to create a new message.
+ */
+export declare const UsageSummarySchema: GenMessage<UsageSummary>;
+
+/**
+ * @generated from message strata.metering.v1.QueryUsageResponse
+ */
+export declare type QueryUsageResponse = Message<"strata.metering.v1.QueryUsageResponse"> & {
+  /**
+   * @generated from field: repeated strata.metering.v1.UsageSummary summaries = 1;
+   */
+  summaries: UsageSummary[];
+};
+
+/**
+ * Describes the message strata.metering.v1.QueryUsageResponse.
+ * Use `create(QueryUsageResponseSchema)` to create a new message.
+ */
+export declare const QueryUsageResponseSchema: GenMessage<QueryUsageResponse>;
+
+/**
  * @generated from enum strata.metering.v1.Outcome
  */
 export enum Outcome {
@@ -366,5 +470,16 @@ export declare const MeteringService: GenService<{
     methodKind: "unary";
     input: typeof SettleRequestSchema;
     output: typeof SettleResponseSchema;
+  };
+  /**
+   * Usage from the ledger, summed per day, key and model. Called by auth's admin plane, which
+   * authenticates and scopes the caller; metering's port is not reachable by tenants.
+   *
+   * @generated from rpc strata.metering.v1.MeteringService.QueryUsage
+   */
+  queryUsage: {
+    methodKind: "unary";
+    input: typeof QueryUsageRequestSchema;
+    output: typeof QueryUsageResponseSchema;
   };
 }>;

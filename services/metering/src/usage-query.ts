@@ -1,0 +1,65 @@
+import { type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { create } from "@bufbuild/protobuf";
+import { invalidRequest } from "@strata/errors";
+import { type QueryUsageRequest, type UsageSummary, UsageSummarySchema } from "@strata/proto";
+
+const dayPattern = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Sums a tenant's ledger per UTC day, key and model. The ledger is partitioned by tenant and
+ * sorted by time, so a period is one Query (paginated); the sums are made here.
+ */
+export async function queryUsage(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  req: QueryUsageRequest,
+): Promise<UsageSummary[]> {
+  if (!req.tenantId) throw invalidRequest("tenant_id", "tenant_id is required.");
+  for (const [day, param] of [
+    [req.sinceDay, "since_day"],
+    [req.untilDay, "until_day"],
+  ] as const) {
+    if (day && !dayPattern.test(day))
+      throw invalidRequest(param, `Expected a day as YYYY-MM-DD, got '${day}'.`);
+  }
+  const from = req.sinceDay || "0000-00-00";
+  // Sort keys start with the ISO time: every key of the last day sorts before "<day>T~".
+  const to = `${req.untilDay || "9999-12-31"}T~`;
+  const sums = new Map<string, UsageSummary>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: "tenantId = :t AND usageKey BETWEEN :from AND :to",
+        ExpressionAttributeValues: { ":t": req.tenantId, ":from": from, ":to": to },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const id = `${item.day}|${item.keyId}|${item.model}`;
+      let sum = sums.get(id);
+      if (!sum) {
+        sum = create(UsageSummarySchema, {
+          day: item.day,
+          tenantId: req.tenantId,
+          keyId: item.keyId,
+          model: item.model,
+        });
+        sums.set(id, sum);
+      }
+      sum.requests++;
+      if (item.outcome !== "success") sum.failedRequests++;
+      sum.inputTokens += Number(item.inputTokens ?? 0);
+      sum.outputTokens += Number(item.outputTokens ?? 0);
+      sum.cacheReadInputTokens += Number(item.cacheReadInputTokens ?? 0);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return [...sums.values()].sort(
+    (a, b) =>
+      a.day.localeCompare(b.day) ||
+      a.keyId.localeCompare(b.keyId) ||
+      a.model.localeCompare(b.model),
+  );
+}
