@@ -5,7 +5,7 @@ export interface GatewayMetrics {
   meteringUnreachable: Counter<"mode">;
   requests: Counter<"tenant" | "model" | "endpoint" | "code">;
 
-  duration: Histogram<"tenant" | "model" | "endpoint">;
+  duration: Histogram<"tenant" | "model" | "endpoint" | "code">;
   timeToFirstToken: Histogram<"tenant" | "model">;
   tokens: Counter<"tenant" | "model" | "type">;
   /** Tool calls of the model removed by a tool policy; reason `name` or `arguments`. */
@@ -37,7 +37,7 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     duration: new Histogram({
       name: "strata_gateway_request_duration_seconds",
       help: "Time from request to the end of the response (gen_ai.server.request.duration).",
-      labelNames: ["tenant", "model", "endpoint"],
+      labelNames: ["tenant", "model", "endpoint", "code"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers: [registry],
     }),

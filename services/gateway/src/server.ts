@@ -202,7 +202,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       if (failure && code >= 500) span.fail(failure);
       span.end();
       metrics.requests.inc({ tenant, model, endpoint, code: String(code) });
-      metrics.duration.observe({ tenant, model, endpoint }, durationMs / 1000);
+      metrics.duration.observe({ tenant, model, endpoint, code: String(code) }, durationMs / 1000);
       log.info(
         {
           method: req.method,
