@@ -1,0 +1,86 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+
+// Without a Docker engine here, this test runs the Dockerfile's dependency step as written —
+// a production-only install of one service's workspace from the lockfile — in a clean copy of
+// the build context, and starts the service from it: what the image would run.
+const run = promisify(execFile);
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const dockerfile = readFileSync("Dockerfile", "utf8");
+const installCommand = /npm install --omit=dev[^\n\\]*--workspace "services\/\$\{SERVICE\}"/.exec(
+  dockerfile,
+)?.[0];
+
+describe("service images", () => {
+  it("install only production dependencies, as the Dockerfile says", () => {
+    expect(installCommand).toBeDefined();
+    expect(dockerfile).toMatch(/^USER 10001:10001$/m);
+    expect(dockerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
+  });
+
+  it.each(["gateway", "auth", "metering", "inference"])(
+    "%s starts from a production-only install of its workspace",
+    async (service) => {
+      const dir = mkdtempSync(join(tmpdir(), `strata-image-${service}-`));
+      dirs.push(dir);
+      for (const entry of ["package.json", "package-lock.json", "packages", "services"]) {
+        cpSync(entry, join(dir, entry), {
+          recursive: true,
+          filter: (src) => !src.includes("node_modules"),
+        });
+      }
+      await run(
+        "npm",
+        [
+          "install",
+          "--omit=dev",
+          "--ignore-scripts",
+          "--no-audit",
+          "--no-fund",
+          "--workspace",
+          `services/${service}`,
+        ],
+        { cwd: dir, timeout: 120_000 },
+      );
+      // No dev tool in the image.
+      await expect(
+        run("node", ["-e", "require.resolve('vitest')"], { cwd: dir }),
+      ).rejects.toThrow();
+      const child: ChildProcess = spawn(process.execPath, [`services/${service}/src/main.ts`], {
+        cwd: dir,
+        env: {
+          ...process.env,
+          STRATA_HOST: "127.0.0.1",
+          STRATA_PORT: "0",
+          STRATA_ADMIN_PORT: "0",
+          STRATA_DYNAMODB_ENDPOINT: "http://127.0.0.1:9",
+          STRATA_BEDROCK_ENDPOINT: "http://127.0.0.1:9",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const ready = await new Promise<boolean>((resolve) => {
+        let out = "";
+        const timer = setTimeout(() => resolve(false), 20_000);
+        child.stdout?.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes(`"msg":"${service} ready"`)) {
+            clearTimeout(timer);
+            resolve(true);
+          }
+        });
+        child.once("exit", () => resolve(false));
+      });
+      child.kill("SIGTERM");
+      expect(ready).toBe(true);
+    },
+    180_000,
+  );
+});
