@@ -142,6 +142,14 @@ describe("errors in OpenAI's envelope", () => {
     expect(res.headers.get("x-request-id")).toMatch(/^req_/);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unknown_url");
   });
+
+  it("answers a load balancer's health check on the API port without a key", async () => {
+    const res = await fetch(`${inject("gatewayUrl")}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "ready" });
+    // Only the exact path: anything else stays behind the key.
+    expect((await fetch(`${inject("gatewayUrl")}/readyz/x`)).status).toBe(404);
+  });
 });
 
 describe("streaming failures", () => {

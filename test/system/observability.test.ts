@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // and every alert expression must evaluate, and return data, against what it scraped.
 
 const run = promisify(execFile);
-const observability = resolve("deploy/observability");
+const observability = resolve("deploy/helm/strata/files");
 let stack: Stack;
 let prometheus: ChildProcess | undefined;
 let promUrl: string;

@@ -219,6 +219,14 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
   const server: Server = createServer(
     { keepAliveTimeout: 65_000, requestTimeout: 0 },
     (req, res) => {
+      // Load balancers' health check on the traffic port (no key, no span, no log line): 200 while
+      // serving, 503 while starting or draining after SIGTERM.
+      if (req.url === "/readyz" && (req.method === "GET" || req.method === "HEAD")) {
+        req.resume();
+        res.writeHead(ready ? 200 : 503, { "content-type": "application/json" });
+        res.end(ready ? '{"status":"ready"}' : '{"status":"not ready"}');
+        return;
+      }
       // One SERVER span per request, continuing the client's trace when it sent `traceparent`.
       const span = startSpan(`${req.method ?? "HTTP"}`, {
         kind: "server",
