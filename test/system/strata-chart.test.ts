@@ -1,7 +1,11 @@
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
-import { beforeAll, describe, expect, it } from "vitest";
+import { type Stack, startStack } from "@strata/devstack";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { parseCatalog } from "../../services/inference/src/catalog.ts";
 import { type Endpoint, type NetworkPolicy, networkModel } from "./support/network-policy.ts";
@@ -170,17 +174,41 @@ describe("strata chart: pods", () => {
       STRATA_TRUSTED_PROXY_CIDRS: "10.0.0.0/16",
       STRATA_MAX_BODY_BYTES: "20971520",
     });
-    const auth = envOf(named(objects, "Deployment", "s-strata-auth"));
-    expect(auth.STRATA_ADMIN_TOKEN_SHA256).toEqual({
-      secretKeyRef: { name: "strata-auth-bootstrap", key: "admin-token-sha256", optional: true },
+    // Secrets are files from a mounted Secret, never environment values.
+    const auth = named(objects, "Deployment", "s-strata-auth");
+    expect(envOf(auth)).toMatchObject({
+      STRATA_ADMIN_TOKEN_SHA256_FILE: "/etc/strata/secrets/admin-token-sha256",
+      STRATA_KEY_PEPPER_FILE: "/etc/strata/secrets/key-pepper",
+      STRATA_CREATE_TABLES: "false",
     });
-    expect(auth.STRATA_KEY_PEPPER).toHaveProperty("secretKeyRef");
-    expect(auth.STRATA_CREATE_TABLES).toBe("false");
-    const metering = envOf(named(objects, "Deployment", "s-strata-metering"));
-    expect(metering.STRATA_LIMITS_STORE).toBe("redis");
-    expect(metering.STRATA_REDIS_URL).toEqual({
-      secretKeyRef: { name: "strata-redis", key: "url" },
+    expect(auth.spec.template.spec.volumes).toContainEqual({
+      name: "secrets",
+      secret: { secretName: "strata-auth-bootstrap", defaultMode: 0o440 },
     });
+    const metering = named(objects, "Deployment", "s-strata-metering");
+    expect(envOf(metering)).toMatchObject({
+      STRATA_LIMITS_STORE: "redis",
+      STRATA_REDIS_URL_FILE: "/etc/strata/secrets/redis-url",
+    });
+    expect(metering.spec.template.spec.volumes).toContainEqual({
+      name: "secrets",
+      secret: {
+        secretName: "strata-redis",
+        defaultMode: 0o440,
+        items: [{ key: "url", path: "redis-url" }],
+      },
+    });
+    for (const deployment of ofKind(objects, "Deployment")) {
+      const env = envOf(deployment);
+      for (const name of ["STRATA_ADMIN_TOKEN_SHA256", "STRATA_KEY_PEPPER", "STRATA_REDIS_URL"]) {
+        expect(env, deployment.metadata.name).not.toHaveProperty(name);
+      }
+      expect(JSON.stringify(env)).not.toContain("secretKeyRef");
+      const mount = deployment.spec.template.spec.containers[0].volumeMounts.find(
+        (m: K8sObject) => m.name === "secrets",
+      );
+      if (mount) expect(mount).toMatchObject({ mountPath: "/etc/strata/secrets", readOnly: true });
+    }
     // Images: the registry and tag, and a digest where one is pinned.
     const image = (c: string) =>
       named(objects, "Deployment", `s-strata-${c}`).spec.template.spec.containers[0].image;
@@ -520,4 +548,87 @@ describe("strata chart: bad values are refused with a message naming them", () =
   ])("%j", async (args, message) => {
     expect(await refusal(...args)).toContain(message);
   });
+});
+
+describe("strata chart: security scan", () => {
+  it("passes checkov on every scenario and the CRDs, skipping only checks with a written reason", async () => {
+    const { stdout: bin } = await run("scripts/ensure-python-tools.sh", [], { timeout: 600_000 });
+    const dir = await mkdtemp(join(tmpdir(), "strata-checkov-"));
+    try {
+      for (const file of scenarios) {
+        const { stdout } = await run(
+          helm,
+          ["template", "strata", chart, "-n", namespace, "-f", `${chart}/ci/${file}`],
+          { maxBuffer: 32 * 1024 * 1024 },
+        );
+        await writeFile(join(dir, file), stdout);
+      }
+      const crds = await run(helm, ["template", "strata-crds", "deploy/helm/strata-crds"]);
+      await writeFile(join(dir, "crds.yaml"), crds.stdout);
+      const { stdout } = await run(
+        `${bin.trim()}/checkov`,
+        ["--config-file", "deploy/helm/.checkov.yaml", "-d", dir, "--skip-download"],
+        { timeout: 300_000, maxBuffer: 32 * 1024 * 1024 },
+      );
+      expect(stdout).toMatch(/Failed checks: 0\b/);
+      expect(stdout).toMatch(/Passed checks: [1-9]\d{2,}/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    // Every global skip is preceded by its reason; every resource skip carries one.
+    const config = readFileSync("deploy/helm/.checkov.yaml", "utf8").split("\n");
+    config.forEach((line, i) => {
+      if (/^\s*- CKV/.test(line)) expect(config[i - 1], line).toMatch(/^\s*#\s*\S.{20,}/);
+    });
+    const annotations = execSkipAnnotations(`${chart}/templates`);
+    expect(annotations.length).toBeGreaterThan(0);
+    for (const annotation of annotations) expect(annotation).toMatch(/CKV2?_K8S_\d+=\S.{20,}/);
+  }, 600_000);
+});
+
+/** checkov.io/skip annotations written in the templates. */
+function execSkipAnnotations(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".yaml"))
+    .flatMap((f) => readFileSync(join(dir, f), "utf8").match(/checkov\.io\/skip\d+: .*/g) ?? []);
+}
+
+describe("strata chart: helm test", () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ logLevel: "warn" });
+  }, 120_000);
+  afterAll(() => stack?.stop());
+
+  async function runTestPod(apiKey: string | undefined): Promise<string> {
+    const args = apiKey ? ["--set", "tests.apiKeySecret=k", "--set", `tests.model=${model}`] : [];
+    const pod = ofKind(await render(...args), "Pod")[0];
+    const container = pod.spec.containers[0];
+    expect(container.command).toEqual(["node", "-e"]);
+    const dir = await mkdtemp(join(tmpdir(), "strata-helm-test-"));
+    try {
+      await writeFile(join(dir, "api-key"), `${apiKey ?? ""}\n`);
+      const env: Record<string, string> = { PATH: process.env.PATH ?? "" };
+      for (const { name, value } of container.env) env[name] = value;
+      env.GATEWAY_URL = stack.gatewayUrl;
+      if (env.API_KEY_FILE) env.API_KEY_FILE = join(dir, "api-key");
+      const { stdout } = await run("node", ["-e", container.args[0]], { env, timeout: 30_000 });
+      return stdout;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const model = "claude-3-haiku";
+
+  it("passes against a running Strata, through a chat completion when given a key", async () => {
+    expect(await runTestPod(undefined)).toContain("ok: a request without a key gets 401");
+    const out = await runTestPod(stack.apiKey);
+    expect(out).toContain(`ok: chat completion with ${model}`);
+  }, 60_000);
+
+  it("fails when the key does not work", async () => {
+    await expect(runTestPod("sk-strata-not-a-key")).rejects.toMatchObject({
+      stderr: expect.stringContaining("FAIL: chat completion"),
+    });
+  }, 60_000);
 });

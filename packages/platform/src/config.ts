@@ -1,14 +1,49 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 
 /** The environment a service is configured from; only config modules read it. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
+export interface ParseEnvOptions {
+  /**
+   * Secret variables that may instead be given as a file: `NAME_FILE=/path` (a mounted Secret),
+   * so the value never sits in the process environment. Trailing newlines are dropped; a file
+   * that does not exist means "unset" (an optional key of a Secret volume is simply absent).
+   */
+  readonly secrets?: readonly string[];
+}
+
+/** The environment with each secret's `NAME_FILE` read into `NAME`. */
+function withSecretFiles(env: Env, secrets: readonly string[]): Env {
+  const resolved: Record<string, string | undefined> = { ...env };
+  for (const name of secrets) {
+    const path = env[`${name}_FILE`];
+    if (!path) continue;
+    if (env[name] !== undefined) {
+      throw new Error(`invalid configuration:\n  ${name}: set either ${name} or ${name}_FILE`);
+    }
+    try {
+      resolved[name] = readFileSync(path, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw new Error(
+        `invalid configuration:\n  ${name}_FILE: cannot read ${path} (${(error as Error).message})`,
+      );
+    }
+  }
+  return resolved;
+}
+
 /**
  * Parses a service's environment with a zod schema, once, and freezes the result. Every invalid
  * variable is reported at once, by name, so a misconfigured pod fails fast with a useful message.
  */
-export function parseEnv<S extends z.ZodType>(schema: S, env: Env): Readonly<z.infer<S>> {
-  const result = schema.safeParse(env);
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: Env,
+  options: ParseEnvOptions = {},
+): Readonly<z.infer<S>> {
+  const result = schema.safeParse(withSecretFiles(env, options.secrets ?? []));
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const name = issue.path.join(".") || "(environment)";

@@ -3,6 +3,7 @@ export {
   type Env,
   flag,
   logLevel,
+  type ParseEnvOptions,
   parseEnv,
   port,
   positiveInt,

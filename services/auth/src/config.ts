@@ -63,5 +63,5 @@ const schema = z.object({
 export type AuthConfig = Readonly<z.infer<typeof schema>>;
 
 export function loadAuthConfig(env: Env): AuthConfig {
-  return parseEnv(schema, env);
+  return parseEnv(schema, env, { secrets: ["STRATA_ADMIN_TOKEN_SHA256", "STRATA_KEY_PEPPER"] });
 }

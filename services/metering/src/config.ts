@@ -44,5 +44,5 @@ const schema = z
 export type MeteringConfig = Readonly<z.infer<typeof schema>>;
 
 export function loadMeteringConfig(env: Env): MeteringConfig {
-  return parseEnv(schema, env);
+  return parseEnv(schema, env, { secrets: ["STRATA_REDIS_URL"] });
 }

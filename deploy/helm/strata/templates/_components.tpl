@@ -69,13 +69,12 @@ metering:
   value: {{ .Values.auth.keyRotationOverlapDays | quote }}
 - name: STRATA_KEY_EXPIRY_WARNING_DAYS
   value: {{ .Values.auth.keyExpiryWarningDays | quote }}
-{{- with .Values.auth.existingSecret }}
-- name: STRATA_ADMIN_TOKEN_SHA256
-  valueFrom:
-    secretKeyRef: { name: {{ . | quote }}, key: admin-token-sha256, optional: true }
-- name: STRATA_KEY_PEPPER
-  valueFrom:
-    secretKeyRef: { name: {{ . | quote }}, key: key-pepper, optional: true }
+{{- if .Values.auth.existingSecret }}
+# Read from the mounted Secret (strata.secretVolume), never from the environment.
+- name: STRATA_ADMIN_TOKEN_SHA256_FILE
+  value: /etc/strata/secrets/admin-token-sha256
+- name: STRATA_KEY_PEPPER_FILE
+  value: /etc/strata/secrets/key-pepper
 {{- end }}
 {{- end }}
 
@@ -126,13 +125,43 @@ metering:
 - name: STRATA_REDIS_TIMEOUT_MS
   value: {{ .Values.redis.timeoutMs | quote }}
 {{- if .Values.redis.existingSecret }}
-- name: STRATA_REDIS_URL
-  valueFrom:
-    secretKeyRef: { name: {{ .Values.redis.existingSecret | quote }}, key: {{ .Values.redis.existingSecretKey | quote }} }
+- name: STRATA_REDIS_URL_FILE
+  value: /etc/strata/secrets/redis-url
 {{- else }}
 - name: STRATA_REDIS_URL
   value: {{ .Values.redis.url | quote }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret a component reads its secrets from, mounted read-only at /etc/strata/secrets (files,
+not environment variables: they stay out of /proc/<pid>/environ, crash reports and child
+processes). Renders a volume; empty when the component has no Secret.
+*/}}
+{{- define "strata.secretVolume" -}}
+{{- $v := .root.Values }}
+{{- if and (eq .component "auth") $v.auth.existingSecret }}
+name: secrets
+secret:
+  secretName: {{ $v.auth.existingSecret }}
+  defaultMode: 288 # 0440: owner and group (fsGroup) read
+{{- /* Every key becomes a file: admin-token-sha256, and key-pepper when the Secret has one
+(absent means "no pepper"). */}}
+{{- else if and (eq .component "metering") $v.redis.enabled $v.redis.existingSecret }}
+name: secrets
+secret:
+  secretName: {{ $v.redis.existingSecret }}
+  defaultMode: 288 # 0440: owner and group (fsGroup) read
+  items:
+    - { key: {{ $v.redis.existingSecretKey }}, path: redis-url }
+{{- else if and (eq .component "operator") $v.operator.adminTokenSecret }}
+name: secrets
+secret:
+  secretName: {{ $v.operator.adminTokenSecret }}
+  defaultMode: 288 # 0440: owner and group (fsGroup) read
+  items:
+    - { key: admin-token, path: admin-token }
 {{- end }}
 {{- end }}
 
