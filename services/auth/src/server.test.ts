@@ -164,6 +164,16 @@ describe("key lifecycle", () => {
     expect((await failure(admin().rotateKey({ keyId: key?.keyId ?? "" }))).param).toBe("key_id");
   });
 
+  it("rotates a key whose remaining life is shorter than the overlap, keeping its expiry", async () => {
+    const { key } = await admin().createKey({ tenantId: "acme", ttlSeconds: 86_400 });
+    const rotated = await admin().rotateKey({
+      keyId: key?.keyId ?? "",
+      overlapSeconds: 7 * 86_400,
+    });
+    expect(rotated.previous?.expiresAtMs).toBe(key?.expiresAtMs);
+    expect(rotated.previous?.rotatedToKeyId).toBe(rotated.key?.keyId);
+  });
+
   it("caps a rotated key's remaining life at the default overlap of 14 days", async () => {
     const { key } = await admin().createKey({ tenantId: "acme" });
     const before = Date.now();

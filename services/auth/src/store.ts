@@ -240,7 +240,7 @@ export function createAuthStore(doc: DynamoDBDocumentClient, tables: AuthTables)
         UpdateExpression: "SET expiresAtMs = :e, rotatedToKeyId = :n",
         // Only a live key that was not rotated already, and never to extend its life.
         ConditionExpression:
-          "attribute_exists(keyId) AND attribute_not_exists(revokedAtMs) AND attribute_not_exists(rotatedToKeyId) AND expiresAtMs > :e",
+          "attribute_exists(keyId) AND attribute_not_exists(revokedAtMs) AND attribute_not_exists(rotatedToKeyId) AND expiresAtMs >= :e",
         ExpressionAttributeValues: { ":e": expiresAtMs, ":n": successorKeyId },
       }),
     async getAdminToken(tokenId) {
