@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Makes sure the system test tier's tools are on this machine: redis-server (the shared limit
-# store of several metering replicas) and prometheus. Idempotent: installs only what is missing,
+# store of several metering replicas), prometheus, and etcd (the store under the self-built
+# kube-apiserver of scripts/ensure-kube-apiserver.sh). Idempotent: installs only what is missing,
 # with apt-get (Debian's packages), and says what it did. Exits non-zero, with the reason, when a
 # tool is missing and cannot be installed (no apt-get, not root and no sudo, apt failed).
 #
-#   scripts/ensure-system-tools.sh            # redis-server and prometheus
-#   scripts/ensure-system-tools.sh redis      # only the named tools (redis, prometheus)
+#   scripts/ensure-system-tools.sh            # redis-server, prometheus and etcd
+#   scripts/ensure-system-tools.sh redis      # only the named tools (redis, prometheus, etcd)
 set -euo pipefail
 
 say() { echo "ensure-system-tools: $*" >&2; }
 
 # tool name -> the command it provides and the Debian package that installs it
-declare -A command_of=([redis]=redis-server [prometheus]=prometheus)
-declare -A package_of=([redis]=redis-server [prometheus]=prometheus)
+declare -A command_of=([redis]=redis-server [prometheus]=prometheus [etcd]=etcd)
+declare -A package_of=([redis]=redis-server [prometheus]=prometheus [etcd]=etcd-server)
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(redis prometheus)
+[ ${#wanted[@]} -gt 0 ] || wanted=(redis prometheus etcd)
 
 missing=()
 for tool in "${wanted[@]}"; do

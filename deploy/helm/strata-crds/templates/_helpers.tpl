@@ -118,7 +118,7 @@ properties:
     required: [roleArn, externalId]
     properties:
       roleArn: {type: string, pattern: '^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$'}
-      externalId: {type: string, pattern: '^[\w+=,.@:/-]{2,1224}$'}
+      externalId: {type: string, minLength: 2, maxLength: 1224, pattern: '^[\w+=,.@:/-]+$'}
 {{- end }}
 {{- end }}
 
