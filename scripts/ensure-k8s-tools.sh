@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes test tools from the Go module proxy, once, into a versioned cache:
-# helm (with the Kubernetes version stamped in, as the release Makefile does) and kubeconform.
+# Builds helm from the Go module proxy, once, into a versioned cache, with the Kubernetes version
+# stamped in as the release Makefile does. (Schema validation of rendered manifests is done by a
+# real kube-apiserver, scripts/ensure-kube-apiserver.sh, rather than by kubeconform, which needs
+# downloaded schemas and knows neither our CRDs' CEL rules nor admission.)
 # Prints the bin directory. Needs Go >= 1.26 (docs: ../shared/reference/k8s-testing.md §1).
 set -euo pipefail
 HELM_VERSION="v3.21.4"
 KUBE_MINOR="33"
-KUBECONFORM_VERSION="v0.7.0"
 cache="${STRATA_CACHE_DIR:-$HOME/.cache/strata}"
-bin="$cache/k8s-tools/helm-$HELM_VERSION-kubeconform-$KUBECONFORM_VERSION/bin"
+bin="$cache/k8s-tools/helm-$HELM_VERSION-k8s-1.$KUBE_MINOR/bin"
 export GOPATH="$cache/go" GOCACHE="$cache/go-build" GOFLAGS="-trimpath"
 command -v go >/dev/null || { echo "ensure-k8s-tools: Go is needed" >&2; exit 1; }
 mkdir -p "$bin"
@@ -17,9 +18,5 @@ if [ ! -x "$bin/helm" ]; then
 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$KUBE_MINOR \
 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$KUBE_MINOR \
 -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
-fi
-if [ ! -x "$bin/kubeconform" ]; then
-  echo "ensure-k8s-tools: building kubeconform $KUBECONFORM_VERSION" >&2
-  GOBIN="$bin" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" >&2
 fi
 echo "$bin"
