@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds one image per service from the Dockerfile and, with --kind <cluster>, loads them into kind.
+# Builds one image per service (every directory of services/) from the Dockerfile and, with --kind <cluster>, loads them into kind.
 #   scripts/build-images.sh [--tag TAG] [--kind CLUSTER]
 # Needs a Docker engine (the e2e workflow has one; these machines do not).
 set -euo pipefail
@@ -14,7 +14,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 command -v docker >/dev/null || { echo "build-images: docker is needed" >&2; exit 1; }
-for service in gateway auth metering inference; do
+for dir in services/*/; do
+  service=$(basename "$dir")
   docker build --build-arg SERVICE="$service" -t "strata-$service:$tag" .
   if [ -n "$kind_cluster" ]; then kind load docker-image "strata-$service:$tag" --name "$kind_cluster"; fi
 done
