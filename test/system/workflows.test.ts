@@ -410,11 +410,13 @@ describe("deploy.yaml", () => {
     expect(jobs.prod?.needs).toContain("staging");
   });
 
-  it("installs atomically and smoke-tests with the environment's own key", () => {
+  it("installs atomically, by digest, and smoke-tests with the environment's own key", () => {
+    const script = readFileSync("scripts/deploy-release.sh", "utf8");
+    expect(script).toMatch(/helm upgrade --install strata "oci:[^\n]*\n(.*\\\n)*.*--atomic/);
+    expect(script).toContain('"$component.image.digest=$digest"');
     for (const id of ["dev", "staging", "prod"]) {
       const steps = jobs[id]?.steps ?? [];
-      const install = steps.find((s) => s.run?.includes("helm upgrade --install strata "));
-      expect(install?.run).toContain("--atomic");
+      expect(steps.some((s) => s.run === "scripts/deploy-release.sh")).toBe(true);
       const smoke = steps.find((s) => s.run?.includes("test/e2e/smoke.ts")) as Step & {
         env?: Record<string, string>;
       };
