@@ -22,6 +22,15 @@ export interface RpcServerOptions {
   routes: (router: ConnectRouter) => void;
   /** Interceptors run after error conversion and logging, closest to the handler. */
   interceptors?: Interceptor[];
+  /**
+   * How long a client connection lives before the server asks the client to reconnect (GOAWAY,
+   * ±10% jitter). HTTP/2 multiplexes every call of a client over one connection, which a
+   * Kubernetes Service balances once, at connect: without an age limit, new replicas (a scale-up,
+   * a rollout) would get no traffic from existing clients. Default 5 minutes.
+   */
+  maxConnectionAgeMs?: number;
+  /** How long calls in flight on an aged connection may finish before it is closed. Default 10 minutes. */
+  maxConnectionAgeGraceMs?: number;
 }
 
 /** The caller's address as seen on the socket, available to handlers as `ctx.values.get(...)`. */
@@ -115,9 +124,23 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
   });
   const server: Http2Server = createServer(handler);
   const sessions = new Set<Http2Session>();
+  const maxAgeMs = options.maxConnectionAgeMs ?? 5 * 60_000;
+  const graceMs = options.maxConnectionAgeGraceMs ?? 10 * 60_000;
   server.on("session", (session) => {
     sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+    const age = setTimeout(
+      () => {
+        // GOAWAY: no new calls on this connection; the client opens a fresh one (re-balanced).
+        session.close();
+        setTimeout(() => session.destroy(), graceMs).unref();
+      },
+      maxAgeMs * (0.9 + Math.random() * 0.2),
+    );
+    age.unref();
+    session.once("close", () => {
+      clearTimeout(age);
+      sessions.delete(session);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

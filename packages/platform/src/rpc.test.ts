@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer as createNetServer } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { fromConnectError, StrataError } from "@strata/errors";
@@ -145,5 +146,56 @@ describe("rpc server", () => {
       .check({ service: "nope" })
       .catch((e: unknown) => e)) as ConnectError;
     expect(unknown.code).toBe(Code.NotFound);
+  });
+});
+
+describe("rpc server connection age", () => {
+  it("makes clients reconnect after the maximum age, without failing a call", async () => {
+    const aged = await createRpcServer({
+      host: "127.0.0.1",
+      port: 0,
+      logger,
+      maxConnectionAgeMs: 150,
+      maxConnectionAgeGraceMs: 1_000,
+      routes(router) {
+        router.service(InferenceService, {
+          chat: (req) => create(ChatResponseSchema, { model: req.model }),
+          chatStream: async function* () {},
+          embed: () => ({}),
+          listModels: () => ({}),
+        });
+      },
+    });
+    // A TCP relay in front of the server counts the connections the client opens.
+    let connections = 0;
+    const relay = createNetServer((socket) => {
+      connections++;
+      const upstream = connect(aged.port, "127.0.0.1");
+      socket.pipe(upstream).pipe(socket);
+      socket.on("error", () => upstream.destroy());
+      upstream.on("error", () => socket.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+    const port = (relay.address() as AddressInfo).port;
+    const agedClient = createRpcClient(
+      InferenceService,
+      createRpcTransport({ baseUrl: `http://127.0.0.1:${port}` }),
+    );
+    let calls = 0;
+    try {
+      const started = Date.now();
+      while (Date.now() - started < 800) {
+        expect((await agedClient.chat({ model: "m" })).model).toBe("m");
+        calls++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      relay.close();
+      await aged.close(100);
+    }
+    expect(calls).toBeGreaterThan(8);
+    // About one connection per 150 ms of age (with jitter): several, not one per call.
+    expect(connections).toBeGreaterThanOrEqual(3);
+    expect(connections).toBeLessThan(calls);
   });
 });
