@@ -17,7 +17,7 @@ printf '%s\n' "$HELM_VALUES" >"$work/values.yaml"
 # The digest of each component's image for this version: what runs is exactly what was released,
 # even if a tag were pushed again.
 digests=()
-for component in gateway auth inference metering; do
+for component in gateway auth inference metering operator; do
   digest=$(aws ecr describe-images --repository-name "strata-$component" \
     --image-ids imageTag="$VERSION" --query 'imageDetails[0].imageDigest' --output text)
   [[ $digest =~ ^sha256:[0-9a-f]{64}$ ]] || { echo "no image strata-$component:$VERSION" >&2; exit 1; }

@@ -162,6 +162,7 @@ export const valuesSchema = z.strictObject({
     image,
     watchNamespaces: z.array(k8sName),
     adminTokenSecret: secretName,
+    gatewayBaseUrl: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]),
     ...scheduling,
   }),
   topologySpread: z.strictObject({

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -19,6 +19,23 @@ const installCommand = /npm install --omit=dev[^\n\\]*--workspace "services\/\$\
   dockerfile,
 )?.[0];
 
+/** A kubeconfig naming an API server that is not there. */
+function kubeconfig(dir: string): string {
+  const file = join(dir, "kubeconfig");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "none", cluster: { server: "https://127.0.0.1:9" } }],
+      users: [{ name: "none", user: { token: "none" } }],
+      contexts: [{ name: "none", context: { cluster: "none", user: "none" } }],
+      "current-context": "none",
+    }),
+  );
+  return file;
+}
+
 describe("service images", () => {
   it("install only production dependencies, as the Dockerfile says", () => {
     expect(installCommand).toBeDefined();
@@ -26,7 +43,7 @@ describe("service images", () => {
     expect(dockerfile).toMatch(/^STOPSIGNAL SIGTERM$/m);
   });
 
-  it.each(["gateway", "auth", "metering", "inference"])(
+  it.each(["gateway", "auth", "metering", "inference", "operator"])(
     "%s starts from a production-only install of its workspace",
     async (service) => {
       const dir = mkdtempSync(join(tmpdir(), `strata-image-${service}-`));
@@ -63,6 +80,10 @@ describe("service images", () => {
           STRATA_ADMIN_PORT: "0",
           STRATA_DYNAMODB_ENDPOINT: "http://127.0.0.1:9",
           STRATA_BEDROCK_ENDPOINT: "http://127.0.0.1:9",
+          // The operator: an unreachable API server and auth (it starts, then keeps retrying).
+          STRATA_ADMIN_URL: "http://127.0.0.1:9",
+          STRATA_ADMIN_TOKEN: "image-test-token-not-a-secret",
+          KUBECONFIG: kubeconfig(dir),
         },
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -290,7 +290,7 @@ describe("strata chart: identities", () => {
       {
         apiGroups: ["coordination.k8s.io"],
         resources: ["leases"],
-        verbs: ["get", "list", "watch", "create", "update", "patch"],
+        verbs: ["get", "create", "update"],
       },
     ]);
     // Without a namespace list, Secrets everywhere (a ClusterRole rule) — and nothing more.

@@ -249,6 +249,13 @@ export function createAdminService(
           `Key '${req.keyId}' was already rotated to '${old.rotatedToKeyId}'.`,
         );
       }
+      const maxAgeSeconds = options.keyMaxAgeDays * 86_400;
+      if (req.ttlSeconds > maxAgeSeconds) {
+        throw invalidRequest(
+          "ttl_seconds",
+          `Keys live at most ${options.keyMaxAgeDays} days (${maxAgeSeconds} seconds).`,
+        );
+      }
       const overlapMs =
         req.overlapSeconds > 0 ? req.overlapSeconds * 1000 : options.rotationOverlapDays * dayMs;
       const { record, secret } = await issueKey(
@@ -256,7 +263,8 @@ export function createAdminService(
           tenantId: old.tenantId,
           name: old.name,
           policy: old.policy,
-          expiresAtMs: at + options.keyMaxAgeDays * dayMs,
+          expiresAtMs:
+            at + (req.ttlSeconds > 0 ? req.ttlSeconds * 1000 : options.keyMaxAgeDays * dayMs),
           rotatedFromKeyId: old.keyId,
         },
         at,

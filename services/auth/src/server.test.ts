@@ -174,6 +174,18 @@ describe("key lifecycle", () => {
     expect(rotated.previous?.rotatedToKeyId).toBe(rotated.key?.keyId);
   });
 
+  it("gives a rotated key the lifetime asked for, within the maximum age", async () => {
+    const { key } = await admin().createKey({ tenantId: "acme", ttlSeconds: 86_400 });
+    const before = Date.now();
+    const rotated = await admin().rotateKey({ keyId: key?.keyId ?? "", ttlSeconds: 2 * 86_400 });
+    expect(rotated.key?.expiresAtMs).toBeGreaterThanOrEqual(before + 2 * 86_400_000);
+    expect(rotated.key?.expiresAtMs).toBeLessThan(Date.now() + 2 * 86_400_000 + 1);
+    const tooLong = await failure(
+      admin().rotateKey({ keyId: rotated.key?.keyId ?? "", ttlSeconds: 10_000 * 86_400 }),
+    );
+    expect(tooLong.param).toBe("ttl_seconds");
+  });
+
   it("caps a rotated key's remaining life at the default overlap of 14 days", async () => {
     const { key } = await admin().createKey({ tenantId: "acme" });
     const before = Date.now();

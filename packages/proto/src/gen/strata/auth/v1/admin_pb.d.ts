@@ -269,6 +269,15 @@ export declare type RotateKeyRequest = Message<"strata.auth.v1.RotateKeyRequest"
    * @generated from field: uint32 overlap_seconds = 2;
    */
   overlapSeconds: number;
+
+  /**
+   * Lifetime of the new key from now; 0 means the server's default maximum age. Lets a key that
+   * was created with a lifetime keep that lifetime across rotations (the operator's ApiKey
+   * expiresAfterDays).
+   *
+   * @generated from field: uint32 ttl_seconds = 3;
+   */
+  ttlSeconds: number;
 };
 
 /**
