@@ -9,7 +9,9 @@
 #  4. the real openai SDKs (Node: smoke.ts; Python: test/integration/python/client_checks.py)
 #     through a port-forward to the gateway; usage in the ledger; `helm test`; a key rotation
 #     (both keys work) and a revocation (the old key stops);
-#  5. NetworkPolicy asserted from pods inside the cluster (network-policies.sh).
+#  5. the operator: docs/examples' Tenant and ApiKey yield a Secret whose key works; deleting the
+#     ApiKey revokes it;
+#  6. NetworkPolicy asserted from pods inside the cluster (network-policies.sh).
 # On failure, everything that explains it goes to $STRATA_E2E_ARTIFACTS (collect-logs.sh).
 #
 #   test/e2e/run.sh                       # create the cluster, run, delete the cluster
@@ -126,6 +128,10 @@ kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >&2
 kubectl -n "$ns" create secret generic strata-e2e-auth --dry-run=client -o yaml \
   --from-file=admin-token-sha256="$work/admin-token-sha256" --from-file=key-pepper="$work/key-pepper" |
   kubectl apply -f - >&2
+printf '%s' "$admin_token" >"$work/admin-token"
+kubectl -n "$ns" create secret generic strata-e2e-operator --dry-run=client -o yaml \
+  --from-file=admin-token="$work/admin-token" | kubectl apply -f - >&2
+rm -f "$work/admin-token"
 helm upgrade --install strata-crds deploy/helm/strata-crds --wait --timeout 2m >&2
 helm upgrade --install strata deploy/helm/strata -n "$ns" -f deploy/helm/strata/ci/kind-values.yaml \
   --wait --timeout 6m >&2
@@ -211,6 +217,23 @@ for attempt in $(seq 1 20); do
 done
 [ "$(status_with "$new_key")" = 200 ] || { say "the rotated key stopped working"; exit 1; }
 say "rotation and revocation: ok"
+
+say "operator: a Tenant and an ApiKey from docs/examples, the key delivered into a Secret"
+kubectl create namespace team-a --dry-run=client -o yaml | kubectl apply -f - >&2
+kubectl apply -f docs/examples/tenant.yaml -f docs/examples/apikey.yaml >&2
+kubectl wait --for=condition=Ready --timeout=120s tenant/acme >&2
+kubectl wait --for=condition=Ready --timeout=120s -n team-a apikey/chatbot >&2
+operator_key=$(kubectl -n team-a get secret chatbot-openai -o jsonpath='{.data.api-key}' | base64 -d)
+mask "$operator_key"
+[ "$(status_with "$operator_key")" = 200 ] || { say "the operator's key does not work"; exit 1; }
+STRATA_API_KEY="$operator_key" STRATA_SMOKE_EMULATOR=1 STRATA_SMOKE_MODEL=claude-3-haiku node test/e2e/smoke.ts
+kubectl delete -n team-a apikey/chatbot --wait --timeout 60s >&2
+for attempt in $(seq 1 20); do
+  [ "$(status_with "$operator_key")" = 401 ] && break
+  [ "$attempt" -lt 20 ] || { say "the deleted ApiKey's key still works after 10 s"; exit 1; }
+  sleep 0.5
+done
+say "operator: ok"
 
 say "5/5 NetworkPolicy, from inside the cluster"
 kubectl wait --for=condition=Ready --timeout=120s -n strata-e2e-outside pod/prober >&2

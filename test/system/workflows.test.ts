@@ -549,7 +549,7 @@ describe("the kind e2e scenario", () => {
       expect(toStandins.flatMap((r) => r.ports.map((p) => p.port)).sort()).toEqual(standinPorts);
     }
     const deployments = docs.filter((d) => d.kind === "Deployment");
-    expect(deployments).toHaveLength(4);
+    expect(deployments).toHaveLength(5); // the four services and the operator
     expect(rendered).not.toMatch(/"image":"(?![^"]*:e2e")/);
   });
 });
