@@ -14,6 +14,8 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts"],
+          // Fixes fast-check's seed from STRATA_FUZZ_SEED, to replay a property failure.
+          setupFiles: ["test/fast-check-setup.ts"],
           testTimeout: 15_000,
         },
       },
@@ -22,6 +24,7 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/integration/global-setup.ts"],
+          setupFiles: ["test/fast-check-setup.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

@@ -8,10 +8,16 @@ import { createHttpExchange } from "./http-exchange.ts";
 
 let server: DualProtocolServer;
 let port: number;
+/** About the size of a Cohere embedding answer for 96 texts. */
+const bigBody = "x".repeat(2_000_000);
 
 beforeAll(async () => {
   server = createDualProtocolServer({
     onRequest(req, res) {
+      if (req.url === "/big") {
+        createHttpExchange(req, res).respond(200, { "content-type": "text/plain" }, bigBody);
+        return;
+      }
       createHttpExchange(req, res).respond(
         req.method === "DELETE" ? 204 : 200,
         { "content-type": "text/plain" },
@@ -85,6 +91,33 @@ describe("dual-protocol server", () => {
       expect(headers["content-length"]).toBeUndefined();
     } finally {
       session.close();
+    }
+  });
+
+  it("keeps accepting streams while a slow client holds several large answers unread", async () => {
+    // Regression: with Node's default 10 MB per connection, the 9th stream was refused with
+    // ENHANCE_YOUR_CALM and, once the client reset the unread ones, every later stream too — a
+    // 2,048-input Cohere embedding request broke the inference service's Bedrock connection.
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    const status = async (path: string) => {
+      const stream = session.request({ ":method": "GET", ":path": path });
+      const [headers] = (await once(stream, "response")) as [Record<string, unknown>];
+      return { stream, status: headers[":status"] };
+    };
+    try {
+      // Unread: no "data" listener, so flow control leaves the answers buffered in the server.
+      const unread = await Promise.all(Array.from({ length: 8 }, () => status("/big")));
+      await sleep(100);
+      const ninth = await status("/c");
+      ninth.stream.resume();
+      expect(ninth.status).toBe(200);
+      for (const { stream } of unread) stream.close();
+      await sleep(100);
+      const after = await status("/c");
+      after.stream.resume();
+      expect(after.status).toBe(200);
+    } finally {
+      session.destroy();
     }
   });
 

@@ -14,6 +14,15 @@ import type { NodeRequest, NodeResponse } from "./http-exchange.ts";
 /** The HTTP/2 client connection preface (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
+/**
+ * Memory an HTTP/2 connection may hold, in megabytes (Node's default is 10). The emulator answers
+ * whole bodies at once, so a client that reads a few large answers slowly (a Cohere embedding
+ * batch is about 2 MB of JSON) exhausts the default: Node then refuses every new stream of that
+ * connection with ENHANCE_YOUR_CALM, for good once the client has reset streams, and each later
+ * Bedrock call of the service sharing it fails. An emulator has no reason to ration memory.
+ */
+const http2SessionMemoryMb = 512;
+
 /** Options of {@link createDualProtocolServer}. */
 export interface DualProtocolServerOptions {
   /** Called for every request, whatever the protocol. Must not throw or reject. */
@@ -45,7 +54,7 @@ export function createDualProtocolServer(options: DualProtocolServerOptions): Du
   const http1 = createHttp1Server({ keepAliveTimeout: 5000 }, options.onRequest);
   http1.on("clientError", (_error, socket) => socket.destroy());
 
-  const http2 = createHttp2Server({}, options.onRequest);
+  const http2 = createHttp2Server({ maxSessionMemory: http2SessionMemoryMb }, options.onRequest);
   http2.on("session", (session) => {
     sessions.add(session);
     session.on("error", () => session.destroy());

@@ -182,7 +182,7 @@ function imageBlock(url: string, param: string, options: ChatTranslationOptions)
   const source = parseImageUrl(url, param);
   let image: { format: ImageFormat; data: Uint8Array };
   if (source.kind === "data") {
-    image = decodeDataImage(source);
+    image = decodeDataImage(source, param);
   } else {
     const fetched = options.remoteImages?.get(source.url);
     if (!fetched) {

@@ -1,4 +1,13 @@
 import { z } from "zod";
+import {
+  maxContentParts,
+  maxImageUrlLength,
+  maxMessages,
+  maxModelLength,
+  maxStopSequences,
+  maxTextLength,
+  maxTools,
+} from "./limits.ts";
 
 // The shape of `POST /v1/chat/completions` bodies, from openai-openapi
 // (components.schemas.CreateChatCompletionRequest and the schemas it references). These schemas
@@ -7,12 +16,7 @@ import { z } from "zod";
 // live in parse-chat-completion-request.ts. Objects are loose: unknown fields are tolerated and
 // kept, as OpenAI tolerates fields newer than a client's SDK.
 
-/** The most messages one request may carry: far above any real conversation, bounds the work. */
-export const maxMessages = 10_000;
-/** OpenAI's own limit on declared tools. */
-export const maxTools = 128;
-/** OpenAI's limit on stop sequences. */
-export const maxStopSequences = 4;
+// Lengths and counts are bounded by limits.ts (documented in packages/openai/README.md).
 
 /** Function and response-format names: OpenAI's `^[a-zA-Z0-9_-]+$`, at most 64 characters. */
 const identifier = z
@@ -21,16 +25,19 @@ const identifier = z
   .max(64)
   .regex(/^[a-zA-Z0-9_-]+$/);
 
+/** Any free-form string: text, arguments, ids, descriptions. */
+const text = z.string().max(maxTextLength);
+
 /** A JSON object with any members (JSON Schemas, metadata maps). */
 const jsonObject = z.record(z.string(), z.unknown());
 
 /** `{"type":"text","text":"..."}` */
-const textPartSchema = z.looseObject({ type: z.literal("text"), text: z.string() });
+const textPartSchema = z.looseObject({ type: z.literal("text"), text });
 /** `{"type":"image_url","image_url":{"url":"https://... | data:image/png;base64,...","detail":"auto"}}` */
 const imagePartSchema = z.looseObject({
   type: z.literal("image_url"),
   image_url: z.looseObject({
-    url: z.string(),
+    url: z.string().max(maxImageUrlLength),
     detail: z.enum(["auto", "low", "high"]).optional(),
   }),
 });
@@ -44,7 +51,7 @@ const filePartSchema = z.looseObject({ type: z.literal("file"), file: z.unknown(
 /** An assistant's earlier refusal, sent back as history. */
 const refusalPartSchema = z.looseObject({
   type: z.literal("refusal"),
-  refusal: z.string(),
+  refusal: text,
 });
 
 const userPartSchema = z.discriminatedUnion("type", [
@@ -56,38 +63,38 @@ const userPartSchema = z.discriminatedUnion("type", [
 const assistantPartSchema = z.discriminatedUnion("type", [textPartSchema, refusalPartSchema]);
 
 /** String content, or text parts only (system, developer and tool messages). */
-const textContent = z.union([z.string(), z.array(textPartSchema).min(1)]);
+const textContent = z.union([text, z.array(textPartSchema).min(1).max(maxContentParts)]);
 
 /** A tool call of an earlier assistant message, sent back as history. */
 const toolCallParamSchema = z.looseObject({
-  id: z.string().min(1),
+  id: text.min(1),
   type: z.literal("function"),
-  function: z.looseObject({ name: identifier, arguments: z.string() }),
+  function: z.looseObject({ name: identifier, arguments: text }),
 });
 
 const systemMessageSchema = z.looseObject({
   role: z.literal("system"),
   content: textContent,
-  name: z.string().optional(),
+  name: text.optional(),
 });
 const developerMessageSchema = z.looseObject({
   role: z.literal("developer"),
   content: textContent,
-  name: z.string().optional(),
+  name: text.optional(),
 });
 const userMessageSchema = z.looseObject({
   role: z.literal("user"),
-  content: z.union([z.string(), z.array(userPartSchema).min(1)]),
-  name: z.string().optional(),
+  content: z.union([text, z.array(userPartSchema).min(1).max(maxContentParts)]),
+  name: text.optional(),
 });
 const assistantMessageSchema = z.looseObject({
   role: z.literal("assistant"),
   content: z
-    .union([z.string(), z.array(assistantPartSchema).min(1)])
+    .union([text, z.array(assistantPartSchema).min(1).max(maxContentParts)])
     .nullable()
     .optional(),
-  refusal: z.string().nullable().optional(),
-  name: z.string().optional(),
+  refusal: text.nullable().optional(),
+  name: text.optional(),
   tool_calls: z.array(toolCallParamSchema).nullable().optional(),
   /** Deprecated by OpenAI; refused (use `tool_calls`). */
   function_call: z.unknown().optional(),
@@ -97,7 +104,7 @@ const assistantMessageSchema = z.looseObject({
 const toolMessageSchema = z.looseObject({
   role: z.literal("tool"),
   content: textContent,
-  tool_call_id: z.string(),
+  tool_call_id: text,
 });
 /** The deprecated `function` role: recognised so it can be refused with a pointer to `tool`. */
 const functionMessageSchema = z.looseObject({ role: z.literal("function") });
@@ -115,7 +122,7 @@ const functionToolSchema = z.looseObject({
   type: z.literal("function"),
   function: z.looseObject({
     name: identifier,
-    description: z.string().nullable().optional(),
+    description: text.nullable().optional(),
     /** A JSON Schema object; absent means a function without arguments. */
     parameters: jsonObject.nullable().optional(),
     strict: z.boolean().nullable().optional(),
@@ -127,7 +134,7 @@ const toolSchema = z.discriminatedUnion("type", [functionToolSchema, customToolS
 
 const namedToolChoiceSchema = z.looseObject({
   type: z.literal("function"),
-  function: z.looseObject({ name: z.string() }),
+  function: z.looseObject({ name: text }),
 });
 const allowedToolsChoiceSchema = z.looseObject({
   type: z.literal("allowed_tools"),
@@ -137,10 +144,11 @@ const allowedToolsChoiceSchema = z.looseObject({
       .array(
         z.looseObject({
           type: z.literal("function"),
-          function: z.looseObject({ name: z.string() }),
+          function: z.looseObject({ name: text }),
         }),
       )
-      .min(1),
+      .min(1)
+      .max(maxTools),
   }),
 });
 const toolChoiceSchema = z.union([
@@ -159,7 +167,7 @@ const responseFormatSchema = z.discriminatedUnion("type", [
     type: z.literal("json_schema"),
     json_schema: z.looseObject({
       name: identifier,
-      description: z.string().nullable().optional(),
+      description: text.nullable().optional(),
       schema: jsonObject.nullable().optional(),
       strict: z.boolean().nullable().optional(),
     }),
@@ -176,7 +184,7 @@ function optional<T extends z.ZodType>(schema: T) {
  * OpenAI's integer/decimal wording); everything else about a single field is checked here.
  */
 export const chatCompletionRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: z.string().min(1).max(maxModelLength),
   messages: z.array(messageSchema).min(1).max(maxMessages),
   tools: optional(z.array(toolSchema).min(1).max(maxTools)),
   tool_choice: optional(toolChoiceSchema),
@@ -186,9 +194,7 @@ export const chatCompletionRequestSchema = z.looseObject({
   max_completion_tokens: optional(z.int()),
   temperature: optional(z.number()),
   top_p: optional(z.number()),
-  stop: optional(
-    z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(maxStopSequences)]),
-  ),
+  stop: optional(z.union([text.min(1), z.array(text.min(1)).min(1).max(maxStopSequences)])),
   stream: optional(z.boolean()),
   stream_options: optional(
     z.looseObject({
@@ -214,12 +220,12 @@ export const chatCompletionRequestSchema = z.looseObject({
   verbosity: optional(z.enum(["low", "medium", "high"])),
   moderation: optional(jsonObject),
   functions: optional(z.array(z.unknown())),
-  function_call: optional(z.union([z.string(), jsonObject])),
+  function_call: optional(z.union([text, jsonObject])),
   // Accepted and ignored: they only steer OpenAI's own caching, abuse detection and storage.
-  user: optional(z.string()),
-  metadata: optional(z.record(z.string(), z.string())),
-  safety_identifier: optional(z.string()),
-  prompt_cache_key: optional(z.string()),
+  user: optional(text),
+  metadata: optional(z.record(z.string(), text)),
+  safety_identifier: optional(text),
+  prompt_cache_key: optional(text),
 });
 
 /** A validated `POST /v1/chat/completions` body (unknown extra fields are kept). */

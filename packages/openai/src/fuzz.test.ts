@@ -1,5 +1,11 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { StrataError } from "@strata/errors";
-import { type ChatStreamResponse, ImageFormat, StopReason } from "@strata/proto";
+import {
+  type ChatStreamResponse,
+  ChatStreamResponseSchema,
+  ImageFormat,
+  StopReason,
+} from "@strata/proto";
 import fc from "fast-check";
 import OpenAI from "openai";
 import { describe, expect, it } from "vitest";
@@ -15,7 +21,9 @@ import { openApiErrors } from "./testing/openapi.ts";
 import { streamEvent as e } from "./testing/stream-events.ts";
 
 // Property tests: whatever JSON a client sends, the parsers answer with a valid request or a 400
-// (a StrataError invalid_request) — never a crash, never a 500.
+// (a StrataError invalid_request) — never a crash, never a 500; whatever the upstream streams, the
+// chunk translator and the SSE writer produce what OpenAI's clients read. Mutations of generated
+// valid requests are in request.fuzz.test.ts. STRATA_FUZZ_SEED replays (test/fast-check-setup.ts).
 
 const remoteImages = new Map([
   ["https://example.com/cat.png", { format: ImageFormat.PNG, data: pngBytes }],
@@ -283,6 +291,112 @@ describe("createChunkTranslator, for any answer,", () => {
         },
       ),
       { numRuns: 100 },
+    );
+  });
+});
+
+type StreamEvent = MessageInitShape<typeof ChatStreamResponseSchema>["event"];
+const blockIndex = fc.nat({ max: 4 });
+const uint32 = fc.nat({ max: 2 ** 32 - 1 });
+
+/** Any neutral stream event, in any order, including ones a correct upstream never sends. */
+const anyEvent: fc.Arbitrary<ChatStreamResponse> = fc
+  .oneof(
+    fc.record({ case: fc.constant("start" as const), value: fc.record({ model: fc.string() }) }),
+    fc.record({
+      case: fc.constant("blockStart" as const),
+      value: fc.record(
+        { index: blockIndex, toolUse: fc.record({ id: fc.string(), name: fc.string() }) },
+        { requiredKeys: ["index"] },
+      ),
+    }),
+    fc.record({
+      case: fc.constant("blockDelta" as const),
+      value: fc.record({
+        index: blockIndex,
+        delta: fc.oneof(
+          fc.record({
+            case: fc.constantFrom(
+              "text" as const,
+              "reasoningText" as const,
+              "toolInputJson" as const,
+            ),
+            value: fc.string({ unit: "binary", maxLength: 12 }),
+          }),
+          fc.constant({ case: undefined }),
+        ),
+      }),
+    }),
+    fc.record({ case: fc.constant("blockStop" as const), value: fc.record({ index: blockIndex }) }),
+    fc.record({
+      case: fc.constant("stop" as const),
+      // Unknown enum values too: a newer inference service may send them.
+      value: fc.record({ stopReason: fc.integer({ min: 0, max: 40 }) as fc.Arbitrary<StopReason> }),
+    }),
+    fc.record({
+      case: fc.constant("metadata" as const),
+      value: fc.record(
+        {
+          usage: fc.record({
+            inputTokens: uint32,
+            outputTokens: uint32,
+            cacheReadInputTokens: uint32,
+            cacheWriteInputTokens: uint32,
+          }),
+        },
+        { requiredKeys: [] },
+      ),
+    }),
+    fc.constant({ case: undefined }),
+  )
+  .map((event) => create(ChatStreamResponseSchema, { event: event as StreamEvent }));
+
+describe("createChunkTranslator, for any sequence of events,", () => {
+  it("emits spec-valid chunks, or fails with a StrataError on an inconsistent stream", () => {
+    fc.assert(
+      fc.property(fc.array(anyEvent, { maxLength: 20 }), fc.boolean(), (events, includeUsage) => {
+        const translator = createChunkTranslator({ id: "c", created: 1, model: "m", includeUsage });
+        for (const event of events) {
+          let chunks: unknown[];
+          try {
+            chunks = translator.next(event);
+          } catch (error) {
+            // Tool input for a block that never started as a tool call: an upstream bug, a 500.
+            expect(error).toBeInstanceOf(StrataError);
+            return;
+          }
+          for (const chunk of chunks) {
+            expect(openApiErrors("CreateChatCompletionStreamResponse", chunk)).toEqual([]);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("createSseWriter, for any JSON,", () => {
+  it("writes one `data:` line per value that parses back to the value", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.jsonValue({ maxDepth: 4 }), { maxLength: 5 }),
+        async (values) => {
+          const res = new FakeResponse();
+          const writer = createSseWriter(res);
+          for (const value of values) await writer.send(value);
+          writer.done();
+          const frames = res.writes.join("").split("\n\n");
+          expect(frames.pop()).toBe("");
+          expect(frames.pop()).toBe("data: [DONE]");
+          expect(frames.map((frame) => frame.split(/\r\n|\r|\n/).length)).toEqual(
+            values.map(() => 1),
+          );
+          expect(
+            frames.map((frame) => JSON.stringify(JSON.parse(frame.slice("data: ".length)))),
+          ).toEqual(values.map((value) => JSON.stringify(value)));
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });

@@ -68,16 +68,25 @@ function parseDataUrl(url: string, param: string): ImageSource {
 }
 
 /**
- * Decodes a data-URL image. The format comes from the bytes when they are recognisable (clients
- * often label a PNG `image/jpeg`, which Bedrock rejects), else from the declared media type.
+ * Decodes a data-URL image. The format comes from the bytes (clients often label a PNG
+ * `image/jpeg`, which Bedrock rejects); bytes that are not a PNG, JPEG, GIF or WebP image are a
+ * 400 on `param`, as for a fetched image, rather than a Bedrock error that names no field.
  */
-export function decodeDataImage(source: { format: ImageFormat; base64: string }): {
-  format: ImageFormat;
-  data: Uint8Array;
-} {
+export function decodeDataImage(
+  source: { base64: string },
+  param: string,
+): { format: ImageFormat; data: Uint8Array } {
   const buffer = Buffer.from(source.base64, "base64");
   const data = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  return { format: sniffImageFormat(data) ?? source.format, data };
+  const format = sniffImageFormat(data);
+  if (format === undefined) {
+    throw invalidRequest(
+      param,
+      `Invalid '${param}': the image data is not a PNG, JPEG, GIF or WebP image.`,
+      "invalid_image_format",
+    );
+  }
+  return { format, data };
 }
 
 /** The image format from the file's magic bytes, or undefined when not one Bedrock accepts. */

@@ -35,11 +35,6 @@ export type {
 } from "./chat-completion-request.ts";
 // Below: for other Strata packages and tests.
 export {
-  maxMessages,
-  maxStopSequences,
-  maxTools,
-} from "./chat-completion-request.ts";
-export {
   type ChatTranslationOptions,
   chatCompletionRequestToChatRequest,
   remoteImageUrls,
@@ -59,6 +54,19 @@ export type {
   EncodingFormat,
 } from "./embedding.ts";
 export { embeddingRequestToEmbedRequest } from "./embedding-request-to-embed-request.ts";
+export {
+  maxContentParts,
+  maxEmbeddingInputLength,
+  maxEmbeddingInputs,
+  maxImages,
+  maxImageUrlLength,
+  maxJsonDepth,
+  maxMessages,
+  maxModelLength,
+  maxStopSequences,
+  maxTextLength,
+  maxTools,
+} from "./limits.ts";
 // Models.
 export {
   type ModelList,
@@ -69,11 +77,7 @@ export {
 // Chat completions: validation and translation.
 export { parseChatCompletionRequest } from "./parse-chat-completion-request.ts";
 // Embeddings.
-export {
-  maxEmbeddingInputLength,
-  maxEmbeddingInputs,
-  parseEmbeddingRequest,
-} from "./parse-embedding-request.ts";
+export { parseEmbeddingRequest } from "./parse-embedding-request.ts";
 // Streaming.
 export { createSseWriter, type SseResponse, type SseWriter } from "./sse-writer.ts";
 export { stopReasonToFinishReason } from "./stop-reason.ts";

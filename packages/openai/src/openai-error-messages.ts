@@ -184,3 +184,21 @@ export function stringTooLong(param: string, maximum: number, length: number): S
     "string_above_max_length",
   );
 }
+
+/** Objects and arrays nested deeper than allowed. */
+export function nestedTooDeeply(param: string, maximum: number): StrataError {
+  return invalidValue(
+    param,
+    `the JSON value is nested too deeply. Expected at most ${maximum} levels of nested objects and arrays.`,
+    "nested_too_deeply",
+  );
+}
+
+/** More images than one request may carry. */
+export function tooManyImages(param: string, maximum: number): StrataError {
+  return invalidValue(
+    param,
+    `too many images. Expected at most ${maximum} images in one request.`,
+    "too_many_images",
+  );
+}

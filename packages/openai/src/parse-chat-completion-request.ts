@@ -8,12 +8,15 @@ import {
   chatCompletionRequestSchema,
 } from "./chat-completion-request.ts";
 import { parseImageUrl } from "./image-url.ts";
+import { checkJsonDepth, isObject } from "./json-depth.ts";
+import { maxImages } from "./limits.ts";
 import {
   aboveMaximum,
   belowMinimum,
   describeValue,
   invalidValue,
   type NumberKind,
+  tooManyImages,
   unsupportedParameter,
   unsupportedValue,
 } from "./openai-error-messages.ts";
@@ -48,6 +51,10 @@ const penalties = ["presence_penalty", "frequency_penalty"] as const;
  */
 export function parseChatCompletionRequest(body: unknown): ChatCompletionRequest {
   try {
+    // First, so nothing below walks an absurdly deep value; a body that is not an object at all
+    // gets the schema's "must be a JSON object" instead.
+    const tooDeep = isObject(body) ? checkJsonDepth(body) : undefined;
+    if (tooDeep) throw tooDeep;
     const result = chatCompletionRequestSchema.safeParse(body);
     if (!result.success) {
       const [issue] = result.error.issues;
@@ -106,6 +113,7 @@ function checkMessages(messages: readonly ChatCompletionMessageParam[]): void {
   let open: OpenToolCalls | undefined;
   let conversationStarted = false;
   const toolCallIds = new Set<string>();
+  const images = { count: 0 };
   for (const [i, message] of messages.entries()) {
     const role = message.role;
     if (role === "system" || role === "developer") continue;
@@ -131,7 +139,7 @@ function checkMessages(messages: readonly ChatCompletionMessageParam[]): void {
       case "user":
         closeToolCalls(open);
         open = undefined;
-        checkUserMessage(message, i);
+        checkUserMessage(message, i, images);
         break;
       case "assistant":
         closeToolCalls(open);
@@ -180,7 +188,12 @@ function closeToolCalls(open: OpenToolCalls | undefined): void {
   );
 }
 
-function checkUserMessage(message: ChatCompletionUserMessageParam, i: number): void {
+/** Checks a user message's parts; `images` counts the images of the request so far. */
+function checkUserMessage(
+  message: ChatCompletionUserMessageParam,
+  i: number,
+  images: { count: number },
+): void {
   if (typeof message.content === "string") return;
   for (const [j, part] of message.content.entries()) {
     const param = `messages[${i}].content[${j}]`;
@@ -188,6 +201,7 @@ function checkUserMessage(message: ChatCompletionUserMessageParam, i: number): v
       case "text":
         break;
       case "image_url":
+        if (++images.count > maxImages) throw tooManyImages(param, maxImages);
         parseImageUrl(part.image_url.url, `${param}.image_url.url`);
         break;
       case "input_audio":
@@ -267,6 +281,8 @@ function checkToolArguments(text: string, param: string): void {
       `expected a JSON object serialised as a string, but got ${describeValue(value)}.`,
     );
   }
+  const tooDeep = checkJsonDepth(value, param);
+  if (tooDeep) throw tooDeep;
 }
 
 function checkTools(request: ChatCompletionRequest): void {

@@ -1,6 +1,13 @@
 import { invalidRequest, StrataError } from "@strata/errors";
 import { z } from "zod";
 import type { EmbeddingRequest } from "./embedding.ts";
+import { checkJsonDepth, isObject } from "./json-depth.ts";
+import {
+  maxEmbeddingInputLength,
+  maxEmbeddingInputs,
+  maxModelLength,
+  maxTextLength,
+} from "./limits.ts";
 import {
   aboveMaximum,
   arrayTooLong,
@@ -12,22 +19,14 @@ import {
 } from "./openai-error-messages.ts";
 import { zodIssueToStrataError } from "./zod-issue.ts";
 
-/** OpenAI's limit on inputs per request. */
-export const maxEmbeddingInputs = 2048;
-/**
- * Longest input text, in characters. OpenAI limits inputs to 8192 tokens; Bedrock embedding models
- * accept about as much (Titan v2: 8192 tokens / 50,000 characters), so this bounds the work without
- * refusing anything a model would take.
- */
-export const maxEmbeddingInputLength = 50_000;
 const maxDimensions = 4_294_967_295;
 
 const embeddingRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: z.string().min(1).max(maxModelLength),
   input: z.union([z.string(), z.array(z.unknown())]),
   encoding_format: z.enum(["float", "base64"]).nullable().optional(),
   dimensions: z.int().nullable().optional(),
-  user: z.string().nullable().optional(),
+  user: z.string().max(maxTextLength).nullable().optional(),
 });
 
 /**
@@ -38,6 +37,10 @@ const embeddingRequestSchema = z.looseObject({
  */
 export function parseEmbeddingRequest(body: unknown): EmbeddingRequest {
   try {
+    // First, so nothing below walks an absurdly deep value; a body that is not an object at all
+    // gets the schema's "must be a JSON object" instead.
+    const tooDeep = isObject(body) ? checkJsonDepth(body) : undefined;
+    if (tooDeep) throw tooDeep;
     const result = embeddingRequestSchema.safeParse(body);
     if (!result.success) {
       const [issue] = result.error.issues;

@@ -53,6 +53,7 @@ export const blockDetails = {
   invalidJson: "arguments are not valid JSON",
   schema: "arguments break the policy schema",
   badSchema: "the policy's arguments schema cannot be used",
+  unverifiable: "arguments could not be checked against the policy schema",
 } as const;
 
 /**
@@ -92,7 +93,14 @@ export function enforcedToolPolicy(layers: PolicyLayers): EnforcedToolPolicy | u
         if (!validate) {
           return { allowed: false, reason: "arguments", detail: blockDetails.badSchema };
         }
-        if (validate(args) !== true) {
+        let valid: boolean;
+        try {
+          valid = validate(args);
+        } catch {
+          // Arguments too deep for a recursive schema overflow Ajv's stack: blocked, not a 500.
+          return { allowed: false, reason: "arguments", detail: blockDetails.unverifiable };
+        }
+        if (!valid) {
           return { allowed: false, reason: "arguments", detail: blockDetails.schema };
         }
       }

@@ -565,6 +565,14 @@ function synthesizedTools(history: Set<string>): Tool[] {
 /** A JSON value as the SDK types Converse documents. */
 type JsonDocument = NonNullable<ToolUseBlock["input"]>;
 
+/**
+ * Deepest nesting of objects and arrays accepted in a JSON document (tool schemas and arguments,
+ * response schemas): the AWS SDK serialises documents recursively and overflows the stack on
+ * deeper ones, which would be a 500. The gateway already refuses more than 128 levels in a whole
+ * request body, so through it this never fires.
+ */
+export const maxJsonDocumentDepth = 128;
+
 function parseJsonObject(json: string, param: string, message: string): JsonDocument {
   if (json.trim() === "") return {};
   let value: unknown;
@@ -576,5 +584,24 @@ function parseJsonObject(json: string, param: string, message: string): JsonDocu
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw invalidRequest(param, message);
   }
+  if (depthExceeds(value, maxJsonDocumentDepth)) {
+    throw invalidRequest(
+      param,
+      `${param}: the JSON value is nested more than ${maxJsonDocumentDepth} levels deep.`,
+      "nested_too_deeply",
+    );
+  }
   return value as JsonDocument;
+}
+
+/** Whether objects and arrays nest more than `max` levels (the value itself is level 1). Iterative. */
+function depthExceeds(value: object, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [node, depth] = top;
+    if (node === null || typeof node !== "object") continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
