@@ -82,13 +82,21 @@ describe("strata CLI", () => {
     const client = openai(created.secret);
     let prompt = 0;
     let completion = 0;
+    // claude-3-haiku's catalog price: $0.25 in, $1.25 out per million tokens; each request's
+    // cost rounds up to a whole micro-dollar.
+    let costMicros = 0;
     for (let i = 0; i < 3; i++) {
       const res = await client.chat.completions.create({
         model: "claude-3-haiku",
-        messages: [{ role: "user", content: `usage ${i}` }],
+        messages: [{ role: "user", content: `[[emulator:tokens=${100 * (i + 1)}]] usage ${i}` }],
       });
       prompt += res.usage?.prompt_tokens ?? 0;
       completion += res.usage?.completion_tokens ?? 0;
+      costMicros += Math.ceil(
+        ((res.usage?.prompt_tokens ?? 0) * 250_000 +
+          (res.usage?.completion_tokens ?? 0) * 1_250_000) /
+          1_000_000,
+      );
     }
     const today = new Date().toISOString().slice(0, 10);
     let summaries: Array<{
@@ -97,6 +105,7 @@ describe("strata CLI", () => {
       requests: number;
       inputTokens: number;
       outputTokens: number;
+      costMicros: number;
       day: string;
     }> = [];
     for (let i = 0; i < 50 && summaries.length === 0; i++) {
@@ -114,9 +123,15 @@ describe("strata CLI", () => {
         requests: 3,
         inputTokens: prompt,
         outputTokens: completion,
+        costMicros,
       }),
     ]);
-    expect((await strata("usage", "--tenant", tenant)).stdout).toContain(created.key.keyId);
+    expect(Number.isInteger(summaries[0]?.costMicros)).toBe(true);
+    const text = (await strata("usage", "--tenant", tenant)).stdout;
+    expect(text).toContain(created.key.keyId);
+    // The cost column: micro-dollars as dollars with six decimals, e.g. $0.000450.
+    expect(text.split("\n")[0]).toMatch(/ COST$/);
+    expect(text).toContain(`$0.${String(costMicros).padStart(6, "0")}`);
     // A token scoped to another tenant cannot read this one's usage.
     const other = `usage-other-${Date.now().toString(36)}`;
     await strata("tenants", "create", other);

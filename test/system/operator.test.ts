@@ -647,17 +647,29 @@ describe("the operator: drift repair", () => {
     await eventually(async () => !(await works(batch.key)), { what: "old key refused" });
   }, 60_000);
 
-  it("shows the tenant's usage this month in its status", async () => {
+  it("shows the tenant's usage and cost this month in its status, as GetUsage reports them", async () => {
+    const month = new Date().toISOString().slice(0, 7);
     const t = await eventually(
       async () => {
         const obj = await kubectlJson<{
-          status?: { usage?: { period?: string; tokens?: number } };
+          status?: { usage?: { period?: string; tokens?: number; costMicros?: number } };
         }>("tenant", "acme");
-        return (obj?.status?.usage?.tokens ?? 0) > 0 ? obj : undefined;
+        const usage = obj?.status?.usage;
+        if (!usage?.tokens || !usage.costMicros) return undefined;
+        // The status may lag the ledger by a refresh: wait until both say the same.
+        const { summaries } = await admin.getUsage({
+          tenantId: "acme",
+          sinceDay: `${month}-01`,
+          untilDay: new Date().toISOString().slice(0, 10),
+        });
+        const tokens = summaries.reduce((n, s) => n + s.inputTokens + s.outputTokens, 0);
+        const cost = summaries.reduce((n, s) => n + s.costMicros, 0);
+        return usage.tokens === tokens && usage.costMicros === cost ? obj : undefined;
       },
-      { what: "usage in the Tenant status", timeoutMs: 20_000 },
+      { what: "usage and cost in the Tenant status", timeoutMs: 20_000 },
     );
-    expect(t.status?.usage?.period).toBe(new Date().toISOString().slice(0, 7));
+    expect(t.status?.usage?.period).toBe(month);
+    expect(Number.isInteger(t.status?.usage?.costMicros)).toBe(true);
   }, 30_000);
 });
 

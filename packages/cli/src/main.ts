@@ -25,6 +25,7 @@ import {
   TenantStatus,
 } from "@strata/proto";
 import { resolveAdminEndpoint } from "./admin-endpoint.ts";
+import { formatMicros } from "./money.ts";
 
 const usage = `Usage: strata <command> [options]
 
@@ -44,7 +45,8 @@ Keys:
   keys revoke <key-id>                 revoke a key now (every gateway within about a second)
 Usage:
   usage [--tenant T] [--since DAY] [--until DAY]
-                                       requests and tokens per day, key and model (days: YYYY-MM-DD)
+                                       requests, tokens and cost per day, key and model
+                                       (days: YYYY-MM-DD, UTC; --json: costMicros, 1 USD = 1e6)
 Audit:
   audit [--tenant T] [--since ISO-TIME] [--limit N]
 Admin tokens (global admin token):
@@ -276,7 +278,11 @@ async function main(): Promise<void> {
         sinceDay: values.since ?? "",
         untilDay: values.until ?? "",
       });
-      if (json) return out(JSON.stringify(toJson(GetUsageResponseSchema, res)));
+      // Every counter of every row, zeros included: costMicros is always an integer to sum.
+      if (json)
+        return out(
+          JSON.stringify(toJson(GetUsageResponseSchema, res, { alwaysEmitImplicit: true })),
+        );
       const rows = res.summaries.map((s) => [
         s.day,
         s.tenantId,
@@ -287,10 +293,22 @@ async function main(): Promise<void> {
         String(s.inputTokens),
         String(s.outputTokens),
         String(s.cacheReadInputTokens),
+        formatMicros(s.costMicros),
       ]);
       return out(
         table([
-          ["DAY", "TENANT", "KEY ID", "MODEL", "REQUESTS", "FAILED", "INPUT", "OUTPUT", "CACHED"],
+          [
+            "DAY",
+            "TENANT",
+            "KEY ID",
+            "MODEL",
+            "REQUESTS",
+            "FAILED",
+            "INPUT",
+            "OUTPUT",
+            "CACHED",
+            "COST",
+          ],
           ...rows,
         ]),
       );

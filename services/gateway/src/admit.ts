@@ -1,7 +1,14 @@
 import type { ServerResponse } from "node:http";
+import { create } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { asStrataError, StrataError } from "@strata/errors";
-import { ErrorDetailSchema, type Model, type RateLimitState } from "@strata/proto";
+import {
+  ErrorDetailSchema,
+  type Model,
+  type RateLimitState,
+  type TokenPrice,
+  TokenPriceSchema,
+} from "@strata/proto";
 import type { Endpoint, GatewayDeps, RequestContext } from "./context.ts";
 
 /** A duration as OpenAI's rate-limit headers write it (Go style): `12ms`, `1.5s`, `6m0s`. */
@@ -25,6 +32,21 @@ export function setRateLimitHeaders(res: ServerResponse, state: RateLimitState |
     res.setHeader("x-ratelimit-remaining-tokens", String(state.remainingTokens));
     res.setHeader("x-ratelimit-reset-tokens", goDuration(state.resetTokensMs));
   }
+}
+
+/**
+ * The model's catalog price as metering takes it: on Admit (cost budgets) and on Settle (the
+ * ledger's cost when metering has no reservation to read it from). Undefined without a price.
+ */
+export function tokenPrice(model: Model): TokenPrice | undefined {
+  return (
+    model.price &&
+    create(TokenPriceSchema, {
+      inputPerMillionMicros: model.price.inputPerMillionMicros,
+      outputPerMillionMicros: model.price.outputPerMillionMicros,
+      cacheReadPerMillionMicros: model.price.cacheReadPerMillionMicros,
+    })
+  );
 }
 
 /** Whether an error is metering being unreachable, not metering answering (a refusal). */
@@ -59,11 +81,7 @@ export async function admit(
         maxOutputTokens,
         tenantLimits: ctx.caller.policy.tenant?.limits,
         keyLimits: ctx.caller.policy.key?.limits,
-        price: model.price && {
-          inputPerMillionMicros: model.price.inputPerMillionMicros,
-          outputPerMillionMicros: model.price.outputPerMillionMicros,
-          cacheReadPerMillionMicros: model.price.cacheReadPerMillionMicros,
-        },
+        price: tokenPrice(model),
       },
       { signal: ctx.signal, timeoutMs: deps.controlTimeoutMs },
     );

@@ -19,7 +19,7 @@ import {
   type Usage,
   UsageRecordSchema,
 } from "@strata/proto";
-import { admit } from "./admit.ts";
+import { admit, tokenPrice } from "./admit.ts";
 import { type GatewayDeps, type RequestContext, resolveModel } from "./context.ts";
 import { sendJson } from "./http.ts";
 import { scanChatRequest, secretsActionOf, sensitiveDataError } from "./secrets.ts";
@@ -177,6 +177,7 @@ export async function handleChatCompletion(
         startedAtMs: ctx.startedAtMs,
         stream,
       }),
+      tokenPrice(model),
     );
     countTokens(deps, ctx, model.id, usage);
   };

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { asStrataError } from "@strata/errors";
 import { embedResponseToOpenAI, parseEmbeddingRequest } from "@strata/openai";
 import { ModelKind, Outcome, UsageRecordSchema } from "@strata/proto";
-import { admit } from "./admit.ts";
+import { admit, tokenPrice } from "./admit.ts";
 import { type GatewayDeps, type RequestContext, resolveModel } from "./context.ts";
 import { sendJson } from "./http.ts";
 
@@ -33,6 +33,7 @@ export async function handleEmbeddings(
         outcome,
         startedAtMs: ctx.startedAtMs,
       }),
+      tokenPrice(model),
     );
   let response: Awaited<ReturnType<typeof deps.inference.embed>>;
   try {

@@ -2,7 +2,12 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { invalidRequest, toConnectError } from "@strata/errors";
 import { createLogger } from "@strata/platform";
-import { MeteringService, type SettleRequest, UsageRecordSchema } from "@strata/proto";
+import {
+  MeteringService,
+  type SettleRequest,
+  TokenPriceSchema,
+  UsageRecordSchema,
+} from "@strata/proto";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createUsageReporter } from "./usage-reporter.ts";
@@ -41,6 +46,34 @@ describe("usage reporter", () => {
     await reporter.drain(1000);
     expect(metering.calls).toHaveLength(1);
     expect(metering.calls[0]).toHaveLength(30);
+  });
+
+  it("sends each usage with the model's price, so metering can price it without a reservation", async () => {
+    let sent: SettleRequest | undefined;
+    const metering = fakeMetering((req) => {
+      sent = req;
+    });
+    const reporter = createUsageReporter({
+      metering: metering.client,
+      logger,
+      registry: new Registry(),
+      timeoutMs: 1000,
+      lingerMs: 1,
+    });
+    const price = create(TokenPriceSchema, {
+      inputPerMillionMicros: 250_000,
+      outputPerMillionMicros: 1_250_000,
+      cacheReadPerMillionMicros: 25_000,
+    });
+    reporter.report("priced", usage("priced"), price);
+    reporter.report("free", usage("free"));
+    await reporter.drain(1000);
+    expect(
+      sent?.settlements.map((s) => [s.reservationId, s.price?.outputPerMillionMicros]),
+    ).toEqual([
+      ["priced", 1_250_000],
+      ["free", undefined],
+    ]);
   });
 
   it("keeps records while metering is down and delivers them when it is back", async () => {

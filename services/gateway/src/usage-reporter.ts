@@ -1,7 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import { asStrataError } from "@strata/errors";
 import type { Logger } from "@strata/platform";
-import type { MeteringService, UsageRecord } from "@strata/proto";
+import type { MeteringService, TokenPrice, UsageRecord } from "@strata/proto";
 import { Counter, Gauge, type Registry } from "prom-client";
 
 /** Options of createUsageReporter. */
@@ -20,7 +20,11 @@ export interface UsageReporterOptions {
 
 /** Sends each request's usage to metering off the response path. */
 export interface UsageReporter {
-  report(reservationId: string, usage: UsageRecord): void;
+  /**
+   * Queues a request's usage for Settle, with the model's price (what metering prices the usage
+   * at when it has no reservation to read the price from; see strata.metering.v1.Settlement).
+   */
+  report(reservationId: string, usage: UsageRecord, price?: TokenPrice): void;
   /** Sends what is pending (retrying) until the deadline. */
   drain(deadlineMs: number): Promise<void>;
 }
@@ -28,6 +32,7 @@ export interface UsageReporter {
 interface Pending {
   reservationId: string;
   usage: UsageRecord;
+  price?: TokenPrice;
 }
 
 /**
@@ -105,7 +110,7 @@ export function createUsageReporter({
   };
 
   return {
-    report(reservationId, usage) {
+    report(reservationId, usage, price) {
       if (queue.length >= maxPending) {
         lost.inc();
         logger.error(
@@ -114,7 +119,7 @@ export function createUsageReporter({
         );
         return;
       }
-      queue.push({ reservationId, usage });
+      queue.push({ reservationId, usage, price });
       schedule(queue.length >= maxBatch ? 0 : lingerMs);
     },
     async drain(deadlineMs) {

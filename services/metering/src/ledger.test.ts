@@ -66,8 +66,8 @@ describe("usage ledger", () => {
       flushIntervalMs: 60_000,
       maxBuffered: 1000,
     });
-    for (let i = 0; i < 60; i++) ledger.record(record(`req_${i}`));
-    ledger.record(record("req_0"));
+    for (let i = 0; i < 60; i++) ledger.record(record(`req_${i}`), 28);
+    ledger.record(record("req_0"), 28);
     await ledger.flush();
     const stored = await items(clients.doc);
     expect(stored).toHaveLength(60);
@@ -77,8 +77,39 @@ describe("usage ledger", () => {
       outputTokens: 5,
       day: "2026-11-23",
       outcome: "success",
+      costMicros: 28,
     });
     expect(ledger.backlog).toBe(0);
+    await ledger.close(1000);
+  });
+
+  it("writes a request settled twice before a flush once, with the other records of its batch", async () => {
+    const { dynamo, clients } = await setup();
+    cleanups.push(() => dynamo.close());
+    const ledger = createUsageLedger({
+      doc: clients.doc,
+      table: table.name,
+      logger,
+      registry: new Registry(),
+      flushIntervalMs: 60_000,
+      maxBuffered: 3,
+    });
+    // DynamoDB refuses a batch naming one key twice: the buffer must not hold it twice.
+    expect([
+      ledger.record(record("a"), 28),
+      ledger.record(record("b"), 28),
+      ledger.record(record("a"), 28),
+      ledger.record(record("c"), 28),
+    ]).toEqual([true, true, true, true]);
+    expect(ledger.backlog).toBe(3);
+    await ledger.flush();
+    expect(ledger.backlog).toBe(0);
+    const stored = await items(clients.doc);
+    expect(stored.map((i) => [i.requestId, i.costMicros]).sort()).toEqual([
+      ["a", 28],
+      ["b", 28],
+      ["c", 28],
+    ]);
     await ledger.close(1000);
   });
 
@@ -97,7 +128,7 @@ describe("usage ledger", () => {
       maxBuffered: 1000,
     });
     await first.dynamo.close();
-    ledger.record(record("during-outage"));
+    ledger.record(record("during-outage"), 1);
     await ledger.flush();
     expect(ledger.backlog).toBe(1);
     const second = await setup(dir, port);
@@ -124,9 +155,9 @@ describe("usage ledger", () => {
       maxBuffered: 2,
     });
     expect([
-      ledger.record(record("a")),
-      ledger.record(record("b")),
-      ledger.record(record("c")),
+      ledger.record(record("a"), 1),
+      ledger.record(record("b"), 1),
+      ledger.record(record("c"), 1),
     ]).toEqual([true, true, false]);
     expect(await registry.getSingleMetricAsString("strata_metering_ledger_lost_total")).toMatch(
       / 1$/m,

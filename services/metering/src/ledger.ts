@@ -15,8 +15,11 @@ export interface UsageLedgerOptions {
 
 /** Buffers usage records and writes them to DynamoDB in batches. */
 export interface UsageLedger {
-  /** Accepts a record; false when the buffer is full and the record was dropped (counted). */
-  record(record: UsageRecord): boolean;
+  /**
+   * Accepts a record and its cost in micro-units (what Settle charged its budgets); false when
+   * the buffer is full and the record was dropped (counted).
+   */
+  record(record: UsageRecord, costMicros: number): boolean;
   /** Writes everything buffered now; resolves when written or when DynamoDB refused (kept for later). */
   flush(): Promise<void>;
   /** Stops the timer and drains the buffer, trying until the deadline. */
@@ -44,8 +47,13 @@ function outcomeName(outcome: Outcome): string {
   }
 }
 
-/** The ledger item for a record. Its key is derived from the request, so rewrites are harmless. */
-export function usageItem(record: UsageRecord): Record<string, unknown> {
+/**
+ * The ledger item for a record and its cost. Its key is derived from the request, and the cost
+ * from the request's usage and price, so rewrites are harmless. `costMicros` is an integer in
+ * micro-units of the price table's currency; items written before it was recorded lack it
+ * (read as 0).
+ */
+export function usageItem(record: UsageRecord, costMicros: number): Record<string, unknown> {
   const startedAt = new Date(record.startedAtMs).toISOString();
   return {
     tenantId: record.principal?.tenantId ?? "",
@@ -60,6 +68,7 @@ export function usageItem(record: UsageRecord): Record<string, unknown> {
     outputTokens: record.outputTokens,
     cacheReadInputTokens: record.cacheReadInputTokens,
     cacheWriteInputTokens: record.cacheWriteInputTokens,
+    costMicros,
     latencyMs: record.latencyMs,
     status: record.status,
     outcome: outcomeName(record.outcome),
@@ -67,11 +76,18 @@ export function usageItem(record: UsageRecord): Record<string, unknown> {
   };
 }
 
+/** An item's primary key, as one string: the buffer holds one item per key. */
+function itemKey(item: Record<string, unknown>): string {
+  return JSON.stringify([item.tenantId, item.usageKey]);
+}
+
 /**
  * The usage ledger writer. Records are buffered (bounded) and written every flush interval in
  * batches of 25; items DynamoDB leaves unprocessed, and whole batches that fail, stay in the
  * buffer for the next flush, so a DynamoDB outage delays records instead of losing them. Only a
- * full buffer drops records, and every drop is counted.
+ * full buffer drops records, and every drop is counted. The buffer holds one item per request: a
+ * request settled again before its item was written replaces it (BatchWriteItem refuses a batch
+ * that names one key twice, and would keep refusing it).
  */
 export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
   const { doc, table, logger, registry } = options;
@@ -90,13 +106,13 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
     help: "Failed ledger batch writes (records kept for retry).",
     registers: [registry],
   });
-  let buffer: Record<string, unknown>[] = [];
+  let buffer = new Map<string, Record<string, unknown>>();
   new Gauge({
     name: "strata_metering_ledger_backlog",
     help: "Usage records waiting to be written.",
     registers: [registry],
     collect() {
-      this.set(buffer.length);
+      this.set(buffer.size);
     },
   });
   let flushing: Promise<void> | undefined;
@@ -123,14 +139,17 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
   };
 
   const flushOnce = async () => {
-    const pending = buffer;
-    buffer = [];
-    const retry: Record<string, unknown>[] = [];
+    const pending = [...buffer.values()];
+    buffer = new Map();
+    const retry = new Map<string, Record<string, unknown>>();
     for (let i = 0; i < pending.length; i += batchSize) {
-      retry.push(...(await writeBatch(pending.slice(i, i + batchSize))));
+      for (const item of await writeBatch(pending.slice(i, i + batchSize)))
+        retry.set(itemKey(item), item);
     }
-    // Records that arrived meanwhile go after the retried ones; order does not matter to the ledger.
-    buffer = retry.concat(buffer);
+    // Records that arrived meanwhile go after the retried ones, and replace a retried item of the
+    // same request (they are newer); order does not matter to the ledger.
+    for (const [key, item] of buffer) retry.set(key, item);
+    buffer = retry;
   };
 
   const flush = () => {
@@ -141,13 +160,15 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
   };
 
   const timer = setInterval(() => {
-    if (buffer.length > 0) void flush();
+    if (buffer.size > 0) void flush();
   }, options.flushIntervalMs);
   timer.unref();
 
   return {
-    record(record) {
-      if (buffer.length >= options.maxBuffered) {
+    record(record, costMicros) {
+      const item = usageItem(record, costMicros);
+      const key = itemKey(item);
+      if (buffer.size >= options.maxBuffered && !buffer.has(key)) {
         lost.inc();
         logger.error(
           { requestId: record.requestId, tenantId: record.principal?.tenantId },
@@ -155,27 +176,27 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
         );
         return false;
       }
-      buffer.push(usageItem(record));
+      buffer.set(key, item);
       return true;
     },
     flush,
     async close(deadlineMs) {
       clearInterval(timer);
       const deadline = Date.now() + deadlineMs;
-      while (buffer.length > 0 && Date.now() < deadline) {
+      while (buffer.size > 0 && Date.now() < deadline) {
         await flush();
-        if (buffer.length > 0) await new Promise((r) => setTimeout(r, 200));
+        if (buffer.size > 0) await new Promise((r) => setTimeout(r, 200));
       }
-      if (buffer.length > 0) {
-        lost.inc(buffer.length);
+      if (buffer.size > 0) {
+        lost.inc(buffer.size);
         logger.error(
-          { records: buffer.length },
+          { records: buffer.size },
           "shutdown deadline reached: usage records not written",
         );
       }
     },
     get backlog() {
-      return buffer.length;
+      return buffer.size;
     },
   };
 }

@@ -87,7 +87,15 @@ export function limiterHarness(store: LimitStore, startMs = Date.UTC(2026, 10, 2
       requestId: string,
       usage: { input: number; output: number; cacheRead?: number; model?: string },
     ) {
-      const result = await limiter.settle(
+      return (await h.settleCosting(requestId, usage)).result;
+    },
+    /** Settles like `settle`, optionally with the settlement's price; resolves to result and cost. */
+    async settleCosting(
+      requestId: string,
+      usage: { input: number; output: number; cacheRead?: number; model?: string },
+      price?: MessageInitShape<typeof TokenPriceSchema>,
+    ) {
+      const settled = await limiter.settle(
         create(SettlementSchema, {
           reservationId: requestId,
           usage: {
@@ -98,10 +106,11 @@ export function limiterHarness(store: LimitStore, startMs = Date.UTC(2026, 10, 2
             outputTokens: usage.output,
             cacheReadInputTokens: usage.cacheRead ?? 0,
           },
+          ...(price ? { price } : {}),
         }),
       );
-      if (result === "store_error") throw new Error("the limit store failed to settle");
-      return result;
+      if (settled.result === "store_error") throw new Error("the limit store failed to settle");
+      return settled;
     },
     async metric(name: string, labels: Record<string, string>): Promise<number | undefined> {
       const metric = registry.getSingleMetric(name);
@@ -442,8 +451,11 @@ export function describeLimiterCases(storeName: string, store: () => LimitStore)
       });
       // 9,000 held: a second request costing 1,002 would overshoot.
       await h.refusal({ ...limits, estimatedInputTokens: 334 });
-      await h.settle("r1", { input: 1_000, output: 100, cacheRead: 1_000 });
-      // 3,000 + 1,500 + 300 = 4,800 spent.
+      // 3,000 + 1,500 + 300 = 4,800 spent: the cost the ledger records, and the counter counts.
+      expect(await h.settleCosting("r1", { input: 1_000, output: 100, cacheRead: 1_000 })).toEqual({
+        result: "settled",
+        costMicros: 4_800,
+      });
       expect(
         await h.metric("strata_metering_cost_micros_total", {
           tenant: h.tenant,
@@ -453,6 +465,42 @@ export function describeLimiterCases(storeName: string, store: () => LimitStore)
       // 4,800 + 3,000 + 2,190 = 9,990 fits; then 12 more would not.
       await h.admit({ ...limits, estimatedInputTokens: 1_000, maxOutputTokens: 146 });
       await h.refusal({ ...limits, estimatedInputTokens: 4 });
+    });
+
+    it("prices a repeated settlement as the first and counts its cost once", async () => {
+      const h = harness();
+      const price = {
+        inputPerMillionMicros: 3_000_000,
+        outputPerMillionMicros: 15_000_000,
+        cacheReadPerMillionMicros: 300_000,
+      };
+      await h.admit({ requestId: "r1", estimatedInputTokens: 10, price });
+      const used = { input: 1_000, output: 100, cacheRead: 1_000 };
+      expect(await h.settleCosting("r1", used, price)).toEqual({
+        result: "settled",
+        costMicros: 4_800,
+      });
+      // The reservation is settled (its price forgotten): the settlement's own price prices it.
+      expect(await h.settleCosting("r1", used, price)).toEqual({
+        result: "already_settled",
+        costMicros: 4_800,
+      });
+      // Without a reservation (expired, or admitted fail-open) the settlement's price is used,
+      // and the cost counted; without a price either, the usage costs nothing.
+      expect(await h.settleCosting("fail-open", { input: 1, output: 1 }, price)).toEqual({
+        result: "unknown",
+        costMicros: 18,
+      });
+      expect(await h.settleCosting("no-price", { input: 1, output: 1 })).toEqual({
+        result: "unknown",
+        costMicros: 0,
+      });
+      expect(
+        await h.metric("strata_metering_cost_micros_total", {
+          tenant: h.tenant,
+          model: claude.model,
+        }),
+      ).toBe(4_818);
     });
 
     it("starts a new daily budget at UTC midnight; a late settlement lands in its own day", async () => {

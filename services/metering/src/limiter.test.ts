@@ -56,9 +56,11 @@ describe("limiter when its store fails", () => {
     const limiter = createLimiter({ store: brokenStore, registry, logger });
     const settlement = create(SettlementSchema, {
       reservationId: "req_1",
-      usage: { requestId: "req_1", principal: { tenantId: "acme" }, inputTokens: 1 },
+      usage: { requestId: "req_1", principal: { tenantId: "acme" }, inputTokens: 1_000 },
+      price: { inputPerMillionMicros: 3_000_000 },
     });
-    expect(await limiter.settle(settlement)).toBe("store_error");
+    // The ledger still gets the request's cost, at the price the gateway sent with it.
+    expect(await limiter.settle(settlement)).toEqual({ result: "store_error", costMicros: 3_000 });
   });
 
   it("refuses an admission without a tenant as invalid", async () => {
@@ -96,7 +98,7 @@ describe("limiter on the memory store: reservations", () => {
       reservationId: "crashed",
       usage: { requestId: "crashed", principal: { tenantId: "acme" }, inputTokens: 600 },
     });
-    expect(await limiter.settle(late)).toBe("unknown");
+    expect(await limiter.settle(late)).toMatchObject({ result: "unknown" });
   });
 });
 

@@ -61,11 +61,22 @@ export type SettleResult =
   /** The store could not be reached; the limits were not corrected. */
   | "store_error";
 
+/** What Settle did with one settlement, and what its usage cost. */
+export interface Settled {
+  result: SettleResult;
+  /**
+   * The usage's cost in micro-units: at the price its reservation remembers (what its budgets
+   * were charged), or, without a reservation to read, at the settlement's own price (0 when it
+   * has none). The same for every settlement of a request id, so the ledger can rewrite it.
+   */
+  costMicros: number;
+}
+
 /** Admission against rate limits, concurrency and budgets, and settlement of real usage. */
 export interface Limiter {
   /** Admits the request (reserving what it may use) or throws rate_limited / quota_exceeded. */
   admit(request: AdmitRequest): Promise<RateLimitView>;
-  settle(settlement: Settlement): Promise<SettleResult>;
+  settle(settlement: Settlement): Promise<Settled>;
 }
 
 /** The `limit` label of rejections, and which limit a refusal names. */
@@ -153,7 +164,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
   });
   const costTotal = new Counter({
     name: "strata_metering_cost_micros_total",
-    help: "Cost of settled usage in micro-units of the price table's currency, by tenant and model.",
+    help: "Cost of settled usage in micro-units of the price table's currency, by tenant and model (each request once, as in the usage ledger).",
     labelNames: ["tenant", "model"],
     registers,
   });
@@ -471,22 +482,29 @@ export function createLimiter(options: LimiterOptions): Limiter {
       return view(built, outcome);
     },
 
-    async settle({ reservationId, usage }) {
+    async settle({ reservationId, usage, price }) {
       const tenant = usage?.principal?.tenantId ?? "";
       const id = reservationId || usage?.requestId || "";
-      if (!usage || !tenant || !id) return "unknown";
+      if (!usage || !tenant || !id) return { result: "unknown", costMicros: 0 };
+      const counts = {
+        input: usage.inputTokens,
+        output: usage.outputTokens,
+        cacheRead: usage.cacheReadInputTokens,
+      };
+      // Counted once per request, like strata_metering_tokens_total: a repeat is not counted.
+      const settled = (result: SettleResult, cost: number): Settled => {
+        if (result !== "already_settled") costTotal.inc({ tenant, model: usage.model }, cost);
+        return { result, costMicros: cost };
+      };
       const key = recordKey(tenant, id);
+      let cost = costMicros(price, counts);
       try {
         const found = await store.reservation(key);
-        if (!found) return "unknown";
-        if (found.state === "settled") return "already_settled";
+        if (!found) return settled("unknown", cost);
+        if (found.state === "settled") return settled("already_settled", cost);
         const record = JSON.parse(found.record) as ReservationRecord;
         const tokens = usage.inputTokens + usage.outputTokens;
-        const cost = costMicros(priceOf(record.price), {
-          input: usage.inputTokens,
-          output: usage.outputTokens,
-          cacheRead: usage.cacheReadInputTokens,
-        });
+        cost = costMicros(priceOf(record.price), counts);
         const outcome = await store.settle({
           nowMs: clock(),
           reservationId: id,
@@ -499,18 +517,17 @@ export function createLimiter(options: LimiterOptions): Limiter {
           slots: record.slots,
           budgets: record.budgets.map((b) => ({ key: b.key, tokens, cost, ttlMs: b.ttlMs })),
         });
-        if (!outcome.applied) return "already_settled";
-        costTotal.inc({ tenant, model: usage.model }, cost);
+        if (!outcome.applied) return settled("already_settled", cost);
         const tenantSlot = outcome.slots[0];
         if (record.tenantSlot && tenantSlot !== undefined) concurrent.set({ tenant }, tenantSlot);
         for (const [i, level] of outcome.budgets.entries()) {
           const budget = record.budgets[i];
           if (budget?.tenant) setBudgetGauge(tenant, budget, level);
         }
-        return "settled";
+        return settled("settled", cost);
       } catch (err) {
         logStoreError(err, "settle");
-        return "store_error";
+        return settled("store_error", cost);
       }
     },
   };

@@ -1,7 +1,13 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { asStrataError } from "@strata/errors";
 import { createLogger, createRpcClient, createRpcTransport } from "@strata/platform";
-import { AdmitRequestSchema, MeteringService, type UsageRecord } from "@strata/proto";
+import {
+  AdmitRequestSchema,
+  BudgetPeriod,
+  MeteringService,
+  type TokenPriceSchema,
+  type UsageRecord,
+} from "@strata/proto";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import type { UsageLedger } from "./ledger.ts";
@@ -16,9 +22,9 @@ afterEach(async () => {
 });
 
 async function start() {
-  const recorded: UsageRecord[] = [];
+  const recorded: Array<UsageRecord & { costMicros: number }> = [];
   const ledger: UsageLedger = {
-    record: (r) => recorded.push(r) > 0,
+    record: (r, costMicros) => recorded.push({ ...r, costMicros }) > 0,
     flush: async () => {},
     close: async () => {},
     backlog: 0,
@@ -106,6 +112,62 @@ describe("metering server", () => {
       await registry.getSingleMetric("strata_metering_tokens_total")?.get()
     )?.values.find((v) => v.labels.type === "input");
     expect(input?.value).toBe(80);
+  });
+
+  it("records each request's cost in the ledger as its budget was charged, and counts it once", async () => {
+    const { client, recorded, registry } = await start();
+    // $3 / $15 / $0.30 per million tokens: 1,000 in, 100 out, 1,000 cache reads cost 4,800 micros.
+    const price = {
+      inputPerMillionMicros: 3_000_000,
+      outputPerMillionMicros: 15_000_000,
+      cacheReadPerMillionMicros: 300_000,
+    };
+    const budgeted = (
+      requestId: string,
+      init: { estimatedInputTokens: number; price: MessageInitShape<typeof TokenPriceSchema> },
+    ) =>
+      create(AdmitRequestSchema, {
+        principal,
+        requestId,
+        model: "anthropic.claude-3-haiku",
+        keyLimits: { budget: { period: BudgetPeriod.DAY, costMicros: 1_000_000 } },
+        ...init,
+      });
+    await client.admit(budgeted("req_1", { estimatedInputTokens: 100, price }));
+    const used = { ...usage("req_1"), inputTokens: 1_000, outputTokens: 100 };
+    const settlement = {
+      reservationId: "req_1",
+      usage: { ...used, cacheReadInputTokens: 1_000 },
+      price,
+    };
+    await client.settle({ settlements: [settlement] });
+    await client.settle({ settlements: [settlement] });
+    // Admitted while metering was unreachable: priced at the price the gateway sent with it.
+    await client.settle({
+      settlements: [{ reservationId: "req_2", usage: { ...used, requestId: "req_2" }, price }],
+    });
+    expect(recorded.map((r) => [r.requestId, r.costMicros])).toEqual([
+      ["req_1", 4_800],
+      ["req_1", 4_800],
+      ["req_2", 4_500],
+    ]);
+    const counted = (await registry.getSingleMetric("strata_metering_cost_micros_total")?.get())
+      ?.values;
+    expect(counted).toEqual([
+      expect.objectContaining({ labels: { tenant: "acme", model: used.model }, value: 9_300 }),
+    ]);
+    // The budget was charged the same 4,800: 995,201 more would overshoot it.
+    const refused = await client
+      .admit(
+        budgeted("req_3", {
+          price: { inputPerMillionMicros: 1_000_000 },
+          estimatedInputTokens: 995_201,
+        }),
+      )
+      .then(() => undefined)
+      .catch((e: unknown) => asStrataError(e));
+    expect(refused).toMatchObject({ reason: "quota_exceeded" });
+    expect(refused?.message).toContain("Used 4800 micros");
   });
 
   it("refuses an Admit without a request id as invalid", async () => {

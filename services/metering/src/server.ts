@@ -64,11 +64,15 @@ export async function createMeteringServer(deps: MeteringServerDeps): Promise<Me
               );
             }
           }
-          for (const { usage } of req.settlements) if (usage) deps.ledger.record(usage);
           const results = await Promise.all(req.settlements.map((s) => deps.limiter.settle(s)));
           for (const [i, { usage }] of req.settlements.entries()) {
-            // A settlement sent twice is recorded once (the ledger item is rewritten as is).
-            if (!usage?.principal || results[i] === "already_settled") continue;
+            const settled = results[i];
+            if (!usage || !settled) continue;
+            // The ledger item carries the cost the budgets were charged; a settlement sent twice
+            // rewrites the same item with the same cost.
+            deps.ledger.record(usage, settled.costMicros);
+            // A settlement sent twice is counted once.
+            if (!usage.principal || settled.result === "already_settled") continue;
             const labels = { tenant: usage.principal.tenantId, model: usage.model };
             tokens.inc({ ...labels, type: "input" }, usage.inputTokens);
             tokens.inc({ ...labels, type: "output" }, usage.outputTokens);

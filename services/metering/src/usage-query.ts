@@ -6,8 +6,9 @@ import { type QueryUsageRequest, type UsageSummary, UsageSummarySchema } from "@
 const dayPattern = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
- * Sums a tenant's ledger per UTC day, key and model. The ledger is partitioned by tenant and
- * sorted by time, so a period is one Query (paginated); the sums are made here.
+ * Sums a tenant's ledger (requests, tokens, cost) per UTC day, key and model. The ledger is
+ * partitioned by tenant and sorted by time, so a period is one Query (paginated); the sums are
+ * made here.
  */
 export async function queryUsage(
   doc: DynamoDBDocumentClient,
@@ -53,6 +54,8 @@ export async function queryUsage(
       sum.inputTokens += Number(item.inputTokens ?? 0);
       sum.outputTokens += Number(item.outputTokens ?? 0);
       sum.cacheReadInputTokens += Number(item.cacheReadInputTokens ?? 0);
+      // Items written before cost was recorded have none: they count 0.
+      sum.costMicros += Number(item.costMicros ?? 0);
     }
     start = page.LastEvaluatedKey;
   } while (start);

@@ -10,7 +10,7 @@ import type { KubeApi } from "./kube.ts";
 import { hasFinalizer, setFinalizer, writeStatus } from "./object-updates.ts";
 import { type DesiredTenant, tenantToDesired } from "./policy-mapping.ts";
 import type { Tenant, TenantStatus as TenantObjectStatus } from "./resources.ts";
-import { totalTokens, usagePeriod } from "./usage.ts";
+import { totalCostMicros, totalTokens, usagePeriod } from "./usage.ts";
 
 /** Options of createTenantController. */
 export interface TenantControllerOptions {
@@ -106,6 +106,7 @@ export function createTenantController(options: TenantControllerOptions) {
       return {
         period: period.label,
         tokens: totalTokens(summaries),
+        costMicros: totalCostMicros(summaries),
         refreshedAt: new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z"),
       };
     } catch (error) {

@@ -25,3 +25,14 @@ export function totalTokens(summaries: readonly UsageSummary[]): number {
   for (const s of summaries) total += s.inputTokens + s.outputTokens;
   return Math.round(total);
 }
+
+/**
+ * Total cost in micro-units of a period's summaries (what cost budgets count), for
+ * `status.usage.costMicros`: an integer, as the CRD's schema requires. Usage recorded before the
+ * ledger kept cost counts 0.
+ */
+export function totalCostMicros(summaries: readonly UsageSummary[]): number {
+  let total = 0;
+  for (const s of summaries) total += s.costMicros;
+  return Math.round(total);
+}

@@ -784,7 +784,8 @@ export declare const AuthAdminService: GenService<{
     output: typeof RevokeKeyResponseSchema;
   };
   /**
-   * Usage per day, key and model, from metering's ledger (scoped tokens: their tenant only).
+   * Usage (requests, tokens, cost) per day, key and model, from metering's ledger (scoped tokens:
+   * their tenant only).
    *
    * @generated from rpc strata.auth.v1.AuthAdminService.GetUsage
    */

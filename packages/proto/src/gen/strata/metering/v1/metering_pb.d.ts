@@ -276,6 +276,16 @@ export declare type Settlement = Message<"strata.metering.v1.Settlement"> & {
    * @generated from field: strata.metering.v1.UsageRecord usage = 2;
    */
   usage?: UsageRecord | undefined;
+
+  /**
+   * The model's price, as sent to Admit. The usage is priced at the price its reservation
+   * remembers; this one prices it when there is no reservation to read (admitted while metering
+   * or its limit store was unreachable, expired, or already settled), so that every settlement
+   * of a request id writes the same cost to the ledger. Unset: such usage costs 0.
+   *
+   * @generated from field: strata.metering.v1.TokenPrice price = 3;
+   */
+  price?: TokenPrice | undefined;
 };
 
 /**
@@ -391,6 +401,17 @@ export declare type UsageSummary = Message<"strata.metering.v1.UsageSummary"> & 
    * @generated from field: double cache_read_input_tokens = 9;
    */
   cacheReadInputTokens: number;
+
+  /**
+   * Cost of the usage in micro-units of the price table's currency (1 USD = 1,000,000), summed
+   * from each request's cost as its budget was charged: ceil((input·input_price +
+   * output·output_price + cache_read·cache_read_price) / 1e6) at the model's price. An integer
+   * held in a double (like strata.common.v1.Budget.cost_micros). Ledger records written before
+   * cost was recorded count 0.
+   *
+   * @generated from field: double cost_micros = 10;
+   */
+  costMicros: number;
 };
 
 /**
@@ -472,8 +493,9 @@ export declare const MeteringService: GenService<{
     output: typeof SettleResponseSchema;
   };
   /**
-   * Usage from the ledger, summed per day, key and model. Called by auth's admin plane, which
-   * authenticates and scopes the caller; metering's port is not reachable by tenants.
+   * Usage (requests, tokens, cost) from the ledger, summed per day, key and model. Called by
+   * auth's admin plane, which authenticates and scopes the caller; metering's port is not
+   * reachable by tenants.
    *
    * @generated from rpc strata.metering.v1.MeteringService.QueryUsage
    */
