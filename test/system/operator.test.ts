@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -42,6 +43,7 @@ let stack: Stack;
 let dir: string;
 let admin: ReturnType<typeof adminClient>;
 let operatorEnv: Record<string, string>;
+let relay: Awaited<ReturnType<typeof startRelay>>;
 const replicas: Record<string, OperatorProcess> = {};
 /** Every key seen in clear during the run: none may appear in status, events or logs. */
 const seenKeys = new Set<string>();
@@ -137,6 +139,37 @@ function apiKeyYaml(change: (doc: ApiKeyDoc) => void): string {
   return stringify(doc);
 }
 
+/**
+ * A TCP relay between the operators and the API server (TLS passes through untouched), so a test
+ * can cut every connection at once, as a dropped network or an apiserver restart would.
+ */
+async function startRelay(target: URL) {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [socket, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => {
+        socket.destroy();
+        upstream.destroy();
+      });
+    }
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** Resets every open connection; returns how many there were. */
+    cut(): number {
+      const open = sockets.size;
+      for (const s of sockets) s.resetAndDestroy();
+      return open;
+    },
+    close: () => server.close(),
+  };
+}
+
 async function leaderOf(): Promise<string> {
   const lease = await kubectlJson<{ spec: { holderIdentity?: string } }>(
     "lease",
@@ -214,6 +247,7 @@ beforeAll(async () => {
   const token = (
     await kubectl("create", "token", "s-strata-operator", "-n", "strata", "--duration=3h")
   ).trim();
+  relay = await startRelay(new URL(kube.server));
   const kubeconfig = join(dir, "operator-kubeconfig");
   writeFileSync(
     kubeconfig,
@@ -221,7 +255,7 @@ beforeAll(async () => {
       apiVersion: "v1",
       kind: "Config",
       clusters: [
-        { name: "t", cluster: { server: kube.server, "certificate-authority": kube.caFile } },
+        { name: "t", cluster: { server: relay.url, "certificate-authority": kube.caFile } },
       ],
       users: [{ name: "operator", user: { token } }],
       contexts: [{ name: "t", context: { cluster: "t", user: "operator" } }],
@@ -266,6 +300,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const op of Object.values(replicas)) await op.stop("SIGKILL");
   await stack?.stop();
+  relay?.close();
   await kube?.stop();
   // STRATA_KEEP_TEST_DIR=1 keeps the operators' and the stack's logs for a post-mortem.
   if (dir && !process.env.STRATA_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });
@@ -671,6 +706,29 @@ describe("the operator: drift repair", () => {
     expect(t.status?.usage?.period).toBe(month);
     expect(Number.isInteger(t.status?.usage?.costMicros)).toBe(true);
   }, 30_000);
+});
+
+describe("the operator: watch recovery", () => {
+  it("restarts its watches when every connection to the API server drops, and keeps reconciling", async () => {
+    const a = replicas.a as OperatorProcess;
+    const restarts = () =>
+      scrape(a).then((m) => metricValue(m, "strata_operator_watch_restarts_total"));
+    const before = await restarts();
+    expect(relay.cut()).toBeGreaterThan(0);
+    await eventually(async () => (await restarts()) > before, { what: "watches restarted" });
+    // Changes made after the cut reach the operator through the new watches.
+    await applyServerSide(
+      kube,
+      apiKeyYaml((d) => {
+        d.metadata.name = "after-cut";
+        d.spec.secretName = "after-cut-openai";
+        delete d.spec.rotation;
+      }),
+    );
+    const k = await eventually(() => keyIn("team-a", "after-cut-openai"));
+    expect(await works(k.key)).toBe(true);
+    expect(await leaderOf()).toBe("operator-a");
+  }, 60_000);
 });
 
 describe("the operator: leader election", () => {
