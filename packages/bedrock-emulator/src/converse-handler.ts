@@ -4,7 +4,7 @@
  */
 import { converseStreamEvents } from "./converse-stream-events.ts";
 import { validateConverseRequest } from "./converse-validation.ts";
-import { directiveFault, parseDirectives } from "./directives.ts";
+import { directiveApplies, directiveFault, parseDirectives } from "./directives.ts";
 import {
   EmulatorError,
   STREAM_EXCEPTION_MESSAGES,
@@ -14,7 +14,7 @@ import {
 import { EVENT_STREAM_CONTENT_TYPE, encodeEvent, encodeException } from "./event-stream.ts";
 import { converseResponseBody, generateConverseReply } from "./generate.ts";
 import { parseJsonBody } from "./json-body.ts";
-import { baseHeaders, type OperationContext, pause } from "./operation-context.ts";
+import { baseHeaders, faultTarget, type OperationContext, pause } from "./operation-context.ts";
 import type { RequestEnd } from "./request-log.ts";
 
 function streamExceptionBody(type: StreamExceptionType): Record<string, string | number> {
@@ -57,9 +57,11 @@ export async function handleConverse(
     lastUserTexts: texts,
     seed: context.body.toString("utf8"),
   });
-  await pause(directives.delayMs, exchange.signal);
-  const fault = directiveFault(directives);
-  if (fault) throw fault;
+  if (directiveApplies(directives, faultTarget(context))) {
+    await pause(directives.delayMs, exchange.signal);
+    const fault = directiveFault(directives);
+    if (fault) throw fault;
+  }
 
   if (!streaming) {
     const body = converseResponseBody(reply, context.latencyMs());

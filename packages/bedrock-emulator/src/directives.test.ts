@@ -18,6 +18,11 @@ describe("parseDirectives", () => {
     ["[[emulator:tools=a, b]] [[emulator:tool=c]]", { tools: ["a", "b", "c"] }],
     ["[[emulator:guardrail]]", { guardrail: true }],
     ["[[emulator:stop-reason=content_filtered]]", { stopReason: "content_filtered" }],
+    [
+      "[[emulator:fault-model=us.amazon.nova-micro-v1:0]]",
+      { faultModel: "us.amazon.nova-micro-v1:0" },
+    ],
+    ["[[emulator:fail-times=2]]", { failTimes: 2 }],
   ])("parses %s", (text, expected) => {
     expect(parse(text).directives).toMatchObject(expected);
   });

@@ -43,6 +43,10 @@ export interface Directives {
   readonly tools: readonly string[];
   readonly guardrail: boolean;
   readonly stopReason: StopReason | undefined;
+  /** Faults and `delay-ms` apply only to requests for this model id (as sent). */
+  readonly faultModel: string | undefined;
+  /** Faults apply only to the first N requests with the same model id and text. */
+  readonly failTimes: number | undefined;
 }
 
 /** Directive names, as written after `emulator:`. */
@@ -60,6 +64,8 @@ export const DIRECTIVE_NAMES = [
   "tools",
   "guardrail",
   "stop-reason",
+  "fault-model",
+  "fail-times",
 ] as const;
 
 type DirectiveName = (typeof DIRECTIVE_NAMES)[number];
@@ -105,6 +111,8 @@ export function parseDirectives(texts: readonly string[]): ParsedDirectives {
   let tokens: number | undefined;
   let cached: number | undefined;
   let stopReason: StopReason | undefined;
+  let faultModel: string | undefined;
+  let failTimes: number | undefined;
   const tools: string[] = [];
 
   const cleaned = texts.map((text) =>
@@ -192,6 +200,12 @@ export function parseDirectives(texts: readonly string[]): ParsedDirectives {
           stopReason = reason;
           break;
         }
+        case "fault-model":
+          faultModel = text();
+          break;
+        case "fail-times":
+          failTimes = integer();
+          break;
         default: {
           const exhaustive: never = name;
           throw directiveError(marker, `unhandled directive ${String(exhaustive)}`);
@@ -215,6 +229,8 @@ export function parseDirectives(texts: readonly string[]): ParsedDirectives {
       tools,
       guardrail,
       stopReason,
+      faultModel,
+      failTimes,
     },
     texts: cleaned,
   };
@@ -231,6 +247,53 @@ const FAULT_MESSAGES = {
   InternalServerException: "The server encountered an internal error (emulated).",
   ServiceUnavailableException: "The service is unavailable. Try your request again later.",
 } as const satisfies Record<(typeof STATUS_DIRECTIVE_ERRORS)[DirectiveStatus], string>;
+
+/**
+ * How many requests of each (model id, text) a `fail-times` fault has failed so far. Bounded: the
+ * oldest entry is forgotten beyond `capacity` (then that request's count starts again).
+ */
+export interface FaultCounter {
+  /** Counts one more request for `key` and returns how many came before it. */
+  next(key: string): number;
+}
+
+export function createFaultCounter(capacity = 10_000): FaultCounter {
+  const counts = new Map<string, number>();
+  return {
+    next(key) {
+      const seen = counts.get(key) ?? 0;
+      counts.delete(key);
+      counts.set(key, seen + 1);
+      if (counts.size > capacity) {
+        const oldest = counts.keys().next().value;
+        if (oldest !== undefined) counts.delete(oldest);
+      }
+      return seen;
+    },
+  };
+}
+
+/** Which request a fault is considered for (see {@link directiveApplies}). */
+export interface FaultTarget {
+  /** The model id as the request sent it. */
+  readonly modelId: string;
+  /** Identifies repeats of a request for `fail-times`: its model id and raw text. */
+  readonly key: string;
+  readonly counter: FaultCounter;
+}
+
+/**
+ * Whether a request's fault and delay directives apply to it: always, unless `fault-model` names
+ * another model id, or `fail-times=N` has already failed N requests like it. Counts the request
+ * for `fail-times` (call once per request).
+ */
+export function directiveApplies(directives: Directives, target: FaultTarget): boolean {
+  if (directives.faultModel !== undefined && directives.faultModel !== target.modelId) {
+    return false;
+  }
+  if (directives.failTimes === undefined) return true;
+  return target.counter.next(target.key) < directives.failTimes;
+}
 
 /**
  * The error a request's fault directives ask for, if any. `status` wins over `throttle`, which

@@ -274,6 +274,35 @@ describe("Converse directives", () => {
     );
   });
 
+  it("fault-model limits faults to requests for that model id", async () => {
+    const text = `hi [[emulator:status=503]] [[emulator:fault-model=${SONNET_4}]]`;
+    await expectBedrockError(send({ modelId: SONNET_4, text }), {
+      name: "ServiceUnavailableException",
+      type: ServiceUnavailableException,
+      status: 503,
+    });
+    const response = await send({ text });
+    expect(response.stopReason).toBe("end_turn");
+  });
+
+  it("fail-times=N fails the first N identical requests, then answers", async () => {
+    const text = `retry me ${Math.random()} [[emulator:throttle]] [[emulator:fail-times=2]]`;
+    for (let i = 0; i < 2; i++) {
+      await expectBedrockError(send({ text }), {
+        name: "ThrottlingException",
+        type: ThrottlingException,
+        status: 429,
+      });
+    }
+    expect((await send({ text })).stopReason).toBe("end_turn");
+    // Another model id is another request: its count starts at zero.
+    await expectBedrockError(send({ modelId: SONNET_4, text }), {
+      name: "ThrottlingException",
+      type: ThrottlingException,
+      status: 429,
+    });
+  });
+
   it("delay-ms waits before answering", async () => {
     const started = Date.now();
     await send({ text: "slow [[emulator:delay-ms=150]]" });

@@ -14,6 +14,7 @@ import {
   type StrictSigV4Credentials,
 } from "./auth.ts";
 import { handleConverse } from "./converse-handler.ts";
+import { createFaultCounter } from "./directives.ts";
 import { createDualProtocolServer } from "./dual-protocol-server.ts";
 import { EmulatorError } from "./emulator-error.ts";
 import { createHttpExchange, type HttpExchange } from "./http-exchange.ts";
@@ -123,6 +124,7 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions = {}): Bed
     sessionCredentials: (accessKeyId) => sts.sessionCredentials(accessKeyId),
   };
   const inFlight = new Set<Promise<void>>();
+  const faults = createFaultCounter();
   let state: "new" | "listening" | "closed" = "new";
 
   async function handle(exchange: HttpExchange): Promise<void> {
@@ -178,6 +180,7 @@ export function createBedrockEmulator(options: BedrockEmulatorOptions = {}): Bed
         record,
         model,
         body,
+        faults,
         latencyMs: () => Math.round(performance.now() - arrivedAt),
       });
       log.finish(record, exchange.signal.aborted ? { outcome: "aborted" } : end);

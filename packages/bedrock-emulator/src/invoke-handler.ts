@@ -3,11 +3,11 @@
  * models (Titan v2/G1, Cohere v3); Bedrock does not stream embeddings, and model-native chat
  * bodies are out of scope (use Converse), so those requests get a ValidationException.
  */
-import { directiveFault, parseDirectives } from "./directives.ts";
+import { directiveApplies, directiveFault, parseDirectives } from "./directives.ts";
 import { embed, embeddingInputTexts, parseEmbeddingRequest } from "./embeddings.ts";
 import { validationError } from "./emulator-error.ts";
 import { isJsonObject, parseJsonBody } from "./json-body.ts";
-import { baseHeaders, type OperationContext, pause } from "./operation-context.ts";
+import { baseHeaders, faultTarget, type OperationContext, pause } from "./operation-context.ts";
 import type { RequestEnd } from "./request-log.ts";
 
 /** Message for InvokeModelWithResponseStream on an embedding model (as Bedrock words it). */
@@ -42,9 +42,11 @@ export async function handleInvoke(
   }
   const request = parseEmbeddingRequest(model, parsed.value);
   const { directives, texts } = parseDirectives(embeddingInputTexts(request));
-  await pause(directives.delayMs, exchange.signal);
-  const fault = directiveFault(directives);
-  if (fault) throw fault;
+  if (directiveApplies(directives, faultTarget(context))) {
+    await pause(directives.delayMs, exchange.signal);
+    const fault = directiveFault(directives);
+    if (fault) throw fault;
+  }
   const result = embed(model, request, texts);
   exchange.respond(
     200,

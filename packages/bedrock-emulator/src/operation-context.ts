@@ -4,6 +4,7 @@
  * `EmulatorError` before anything was sent; the emulator renders the error and logs the outcome.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import type { FaultCounter, FaultTarget } from "./directives.ts";
 import type { HttpExchange } from "./http-exchange.ts";
 import type { EmulatedModel } from "./models.ts";
 import type { RequestEnd, RequestRecord } from "./request-log.ts";
@@ -15,6 +16,8 @@ export interface OperationContext {
   readonly record: RequestRecord;
   readonly model: EmulatedModel;
   readonly body: Buffer;
+  /** Requests seen per `fail-times` fault (directives.ts). */
+  readonly faults: FaultCounter;
   /** Milliseconds since the request arrived (for `metrics.latencyMs` and latency headers). */
   latencyMs(): number;
 }
@@ -28,6 +31,15 @@ export function baseHeaders(
   contentType: string,
 ): Record<string, string> {
   return { "content-type": contentType, "x-amzn-RequestId": context.record.id };
+}
+
+/** The request as fault directives see it: its model id, and its body for `fail-times`. */
+export function faultTarget(context: OperationContext): FaultTarget {
+  return {
+    modelId: context.record.modelId,
+    key: `${context.record.operation}\u0000${context.record.modelId}\u0000${context.body.toString("utf8")}`,
+    counter: context.faults,
+  };
 }
 
 /** Waits `ms` (if set and positive), ending early with a rejection when the client aborts. */

@@ -31,7 +31,9 @@ export interface ChunkTranslator {
  * carries the usage. Pure: the only state is what this answer has emitted so far.
  */
 export function createChunkTranslator(options: ChunkTranslatorOptions): ChunkTranslator {
-  const { id, created, model, includeUsage } = options;
+  const { id, created, includeUsage } = options;
+  /** The model named in every chunk: the one the stream's start event says serves it. */
+  let model = options.model;
   let roleSent = false;
   let toolCalls = 0;
   /** Content-block index → tool-call ordinal, for the blocks that are tool calls. */
@@ -64,6 +66,9 @@ export function createChunkTranslator(options: ChunkTranslatorOptions): ChunkTra
       const e = event.event;
       switch (e.case) {
         case "start":
+          // A fallback model serving the request: every chunk names it (the first chunk, with
+          // the role, is emitted here, after the start event).
+          if (e.value.model) model = e.value.model;
           return withRole([]);
         case "blockStart": {
           const toolUse = e.value.toolUse;

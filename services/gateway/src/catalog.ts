@@ -14,6 +14,8 @@ export interface CatalogCacheOptions {
 export interface CatalogCache {
   /** The model for an id or alias; refreshes once on a miss (a model added since). */
   resolve(name: string): Promise<Model | undefined>;
+  /** The model for an id or alias in the catalog as last loaded (no refresh). */
+  get(name: string): Model | undefined;
   list(): Promise<Model[]>;
   close(): void;
 }
@@ -73,6 +75,7 @@ export function createCatalogCache({
       }
       return found;
     },
+    get: (name) => byName.get(name),
     async list() {
       await ensure();
       return models;

@@ -18,9 +18,15 @@ import {
   Outcome,
   type Usage,
   UsageRecordSchema,
+  UsageSchema,
 } from "@strata/proto";
 import { admit, tokenPrice } from "./admit.ts";
-import { type GatewayDeps, type RequestContext, resolveModel } from "./context.ts";
+import {
+  allowedFallbacks,
+  type GatewayDeps,
+  type RequestContext,
+  resolveModel,
+} from "./context.ts";
 import { sendJson } from "./http.ts";
 import { scanChatRequest, secretsActionOf, sensitiveDataError } from "./secrets.ts";
 import { createToolCallGuard } from "./tool-call-guard.ts";
@@ -138,20 +144,14 @@ export async function handleChatCompletion(
   chat.principal = ctx.caller.principal;
   chat.requestId = ctx.requestId;
   chat.upstream = ctx.upstream;
+  chat.fallbacks = allowedFallbacks(deps, ctx.caller, model);
   // Prompts and completions are never logged unless the tenant opted in (content_logging).
   const logContent = ctx.caller.policy.tenant?.contentLogging === true;
   if (logContent) ctx.log.info({ model: model.id, messages: request.messages }, "prompt");
 
   const maxOutput = chat.inferenceConfig?.maxTokens ?? model.maxOutputTokens;
-  const reservation = await admit(
-    deps,
-    ctx,
-    "chat.completions",
-    model,
-
-    estimatePromptTokens(request),
-    maxOutput,
-  );
+  const promptTokens = estimatePromptTokens(request);
+  const reservation = await admit(deps, ctx, "chat.completions", model, promptTokens, maxOutput);
   const callOptions = {
     signal: ctx.signal,
     timeoutMs: deps.upstreamTimeoutMs,
@@ -159,13 +159,21 @@ export async function handleChatCompletion(
   };
   const id = completionId();
   const created = Math.floor(ctx.startedAtMs / 1000);
-  const settle = (status: number, outcome: Outcome, usage: Usage | undefined, stream: boolean) => {
+  /** Reports the request's usage, for the model that served it (a fallback, if one did). */
+  const settle = (
+    status: number,
+    outcome: Outcome,
+    usage: Usage | undefined,
+    stream: boolean,
+    servedBy = model.id,
+  ) => {
+    const served = servedBy === model.id ? model : (deps.catalog.get(servedBy) ?? model);
     deps.usage.report(
       reservation,
       create(UsageRecordSchema, {
         requestId: ctx.requestId,
         principal: ctx.caller.principal,
-        model: model.id,
+        model: served.id,
         endpoint: "chat.completions",
         inputTokens: usage?.inputTokens ?? 0,
         outputTokens: usage?.outputTokens ?? 0,
@@ -177,9 +185,9 @@ export async function handleChatCompletion(
         startedAtMs: ctx.startedAtMs,
         stream,
       }),
-      tokenPrice(model),
+      tokenPrice(served),
     );
-    countTokens(deps, ctx, model.id, usage);
+    countTokens(deps, ctx, served.id, usage);
   };
 
   if (!request.stream) {
@@ -210,7 +218,7 @@ export async function handleChatCompletion(
         headers[toolCallsBlockedHeader] = String(filtered.blocked.length);
     }
     sendJson(ctx.res, 200, completion, headers);
-    settle(200, Outcome.SUCCESS, response.usage, false);
+    settle(200, Outcome.SUCCESS, response.usage, false, completion.model);
     if (logContent)
       ctx.log.info({ model: model.id, message: completion.choices[0]?.message }, "completion");
     return;
@@ -238,7 +246,8 @@ export async function handleChatCompletion(
         }
       : translator,
     callOptions,
-    settle: (status, outcome, usage) => settle(status, outcome, usage, true),
+    settle: (status, outcome, usage, servedBy) => settle(status, outcome, usage, true, servedBy),
+    promptTokens,
     logContent,
   });
 }
@@ -251,7 +260,9 @@ interface StreamPlan {
     end?(): ChatCompletionChunk[];
   };
   callOptions: { signal: AbortSignal; timeoutMs: number; headers: Record<string, string> };
-  settle: (status: number, outcome: Outcome, usage: Usage | undefined) => void;
+  settle: (status: number, outcome: Outcome, usage: Usage | undefined, servedBy?: string) => void;
+  /** The prompt's estimated tokens: its usage when a stream ends before Bedrock reported any. */
+  promptTokens: number;
   /** Log the streamed text at the end (the tenant's content_logging). */
   logContent: boolean;
 }
@@ -268,6 +279,8 @@ async function streamChat(deps: GatewayDeps, ctx: RequestContext, plan: StreamPl
   let lastWrite = performance.now();
   let firstToken = true;
   let usage: Usage | undefined;
+  /** The catalog id that serves the stream (a fallback, if one does), from its start event. */
+  let servedBy: string | undefined;
   let streamedChars = 0;
   const streamedText: string[] = [];
   const open = () => {
@@ -288,6 +301,7 @@ async function streamChat(deps: GatewayDeps, ctx: RequestContext, plan: StreamPl
   );
   try {
     for await (const event of deps.inference.chatStream({ chat: plan.chat }, plan.callOptions)) {
+      if (event.event.case === "start") servedBy = event.event.value.model || undefined;
       if (event.event.case === "metadata") usage = event.event.value.usage;
       if (event.event.case === "blockDelta") {
         const delta = event.event.value.delta;
@@ -313,20 +327,26 @@ async function streamChat(deps: GatewayDeps, ctx: RequestContext, plan: StreamPl
     }
     open();
     writer.done();
-    plan.settle(200, Outcome.SUCCESS, usage);
+    plan.settle(200, Outcome.SUCCESS, usage, servedBy);
     if (plan.logContent)
       ctx.log.info({ model: ctx.model, text: streamedText.join("") }, "completion");
   } catch (error) {
     const strata = asStrataError(error);
-    // Tokens already streamed are still usage: estimate them when the upstream never said.
+    // A stream Bedrock started has used its prompt and what it streamed: estimate both when
+    // Bedrock never reported usage (it does so only at the end).
     const partial =
       usage ??
-      (streamedChars > 0 ? ({ outputTokens: Math.ceil(streamedChars / 4) } as Usage) : undefined);
+      (servedBy !== undefined
+        ? create(UsageSchema, {
+            inputTokens: plan.promptTokens,
+            outputTokens: Math.ceil(streamedChars / 4),
+          })
+        : undefined);
     if (ctx.signal.aborted) {
-      plan.settle(499, Outcome.CANCELLED, partial);
+      plan.settle(499, Outcome.CANCELLED, partial, servedBy);
       return;
     }
-    plan.settle(opened ? 200 : strata.httpStatus, Outcome.ERROR, partial);
+    plan.settle(opened ? 200 : strata.httpStatus, Outcome.ERROR, partial, servedBy);
     if (!opened) throw strata;
     ctx.log.warn(
       { err: strata.cause ?? strata, reason: strata.reason },

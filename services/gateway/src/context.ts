@@ -109,3 +109,21 @@ export async function resolveModel(
   }
   return model;
 }
+
+/**
+ * Those of `model`'s catalog fallbacks the caller may use (its models and regions policy), in
+ * catalog order: what inference may serve the request with when the model is unavailable.
+ * Fallbacks outside the caller's policy are never used, so a fallback cannot leave the tenant's
+ * allowed models or data-residency regions.
+ */
+export function allowedFallbacks(deps: GatewayDeps, caller: Caller, model: Model): string[] {
+  return model.fallbacks.filter((id) => {
+    const fallback = deps.catalog.get(id);
+    return (
+      fallback !== undefined &&
+      fallback.kind === model.kind &&
+      modelAllowed(caller.policy, [fallback.id, ...fallback.aliases]) &&
+      regionAllowed(caller.policy, fallback)
+    );
+  });
+}

@@ -27,8 +27,8 @@ export interface BedrockClientOptions {
   /** Replaces the regional endpoint: the emulator or a VPC endpoint. Default: the regional one. */
   endpoint?: string | undefined;
   /**
-   * Attempts per call including the first; default 3. The SDK retries only errors received
-   * before the answer starts (a streamed answer is never replayed).
+   * The SDK's own attempts per call including the first; default 1: the inference service
+   * retries itself (resilience.ts), with its circuit breakers and fallbacks in the loop.
    */
   maxAttempts?: number | undefined;
   /**
@@ -71,7 +71,7 @@ export const emulatorAccessKeyId = "STRATAEMULATOR";
 export function createBedrockClient({
   region,
   endpoint,
-  maxAttempts = 3,
+  maxAttempts = 1,
   credentials = "default-chain",
   requestHandler = createBedrockRequestHandler(),
 }: BedrockClientOptions): BedrockRuntimeClient {

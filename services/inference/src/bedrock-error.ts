@@ -152,3 +152,49 @@ function isNetworkError(error: unknown): boolean {
   }
   return false;
 }
+
+/** Bedrock errors worth another try after a pause: throttling, unavailability, 5xx, timeouts. */
+const transientErrors = new Set([
+  "ThrottlingException",
+  "ModelNotReadyException",
+  "ServiceUnavailableException",
+  "ServiceUnavailable",
+  "InternalServerException",
+  "InternalFailure",
+  "ModelTimeoutException",
+]);
+
+/**
+ * Whether a Bedrock SDK error is transient: the same call may succeed if tried again later (or
+ * on another model). Throttling, model not ready, unavailability, 5xx, Bedrock's model timeout
+ * and network failures are; validation, access, unknown-model, credential errors, the model's
+ * own errors (ModelErrorException) and aborts (client gone, Strata's own timer) are not.
+ */
+export function isTransientBedrockError(error: unknown): boolean {
+  if (error instanceof StrataError) return false;
+  return transientErrors.has(errorName(error)) || isNetworkError(error);
+}
+
+/**
+ * Whether another model may serve a request whose call failed with `error`: a transient failure,
+ * or the model not being usable in this account and Region (access not granted, unknown id), a
+ * configuration problem of one model that another may not have.
+ */
+export function isFallbackWorthy(error: unknown): boolean {
+  const name = errorName(error);
+  return (
+    isTransientBedrockError(error) ||
+    name === "AccessDeniedException" ||
+    name === "ResourceNotFoundException" ||
+    name === "ServiceQuotaExceededException"
+  );
+}
+
+/**
+ * Whether a Bedrock error says the upstream is failing (what opens a circuit breaker): a transient
+ * error other than throttling. Throttling is Bedrock working and asking for less; it is retried
+ * and may fall back, but does not take the model out of service for everyone.
+ */
+export function isUpstreamFailure(error: unknown): boolean {
+  return isTransientBedrockError(error) && errorName(error) !== "ThrottlingException";
+}

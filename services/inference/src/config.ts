@@ -17,10 +17,18 @@ const schema = z
     /** A Bedrock Runtime endpoint replacing the regional one: the emulator or a VPC endpoint. */
     STRATA_BEDROCK_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     /**
-     * Attempts per Bedrock call including the first. The SDK retries only before any byte of the
-     * answer arrived, so a retry never duplicates streamed output.
+     * Calls per model for one request, including the first, on transient errors (throttling,
+     * 5xx, network), with jittered exponential backoff. Only before any byte of the answer
+     * arrived, so a retry never duplicates streamed output.
      */
     STRATA_BEDROCK_MAX_ATTEMPTS: positiveInt(3),
+    /** First retry delay; later ones grow exponentially, with jitter, up to STRATA_BEDROCK_RETRY_MAX_DELAY_MS. */
+    STRATA_BEDROCK_RETRY_BASE_DELAY_MS: positiveInt(100),
+    STRATA_BEDROCK_RETRY_MAX_DELAY_MS: positiveInt(1_000),
+    /** Consecutive transient failures of one Bedrock model id that open its circuit breaker. */
+    STRATA_BREAKER_FAILURES: positiveInt(5),
+    /** How long an open circuit refuses calls (they go to fallbacks, or 503) before one probe. */
+    STRATA_BREAKER_OPEN_MS: positiveInt(10_000),
     /**
      * Where Bedrock credentials come from. `auto`: the default AWS chain, except that with
      * STRATA_BEDROCK_ENDPOINT set and no credential variable in the environment, dummy static

@@ -20,7 +20,6 @@ const catalog = config.STRATA_CATALOG_FILE
 const bedrock = {
   region,
   endpoint: config.STRATA_BEDROCK_ENDPOINT,
-  maxAttempts: config.STRATA_BEDROCK_MAX_ATTEMPTS,
   // One connection pool for Strata's own calls and every tenant's cross-account calls.
   requestHandler: createBedrockRequestHandler(),
 };
@@ -44,6 +43,13 @@ const server = await createInferenceServer({
   port: config.STRATA_PORT,
   timeoutMs: config.STRATA_BEDROCK_TIMEOUT_MS,
   streamIdleTimeoutMs: config.STRATA_STREAM_IDLE_TIMEOUT_MS,
+  resilience: {
+    maxAttempts: config.STRATA_BEDROCK_MAX_ATTEMPTS,
+    retryBaseDelayMs: config.STRATA_BEDROCK_RETRY_BASE_DELAY_MS,
+    retryMaxDelayMs: config.STRATA_BEDROCK_RETRY_MAX_DELAY_MS,
+    breakerFailures: config.STRATA_BREAKER_FAILURES,
+    breakerOpenMs: config.STRATA_BREAKER_OPEN_MS,
+  },
 });
 await runService({
   service: "inference",

@@ -9,6 +9,12 @@ export interface InferenceMetrics {
   readonly upstreamRequests: Counter<"model" | "operation" | "outcome">;
   readonly upstreamDuration: Histogram<"model" | "operation">;
   readonly timeToFirstToken: Histogram<"model">;
+  /** Bedrock calls repeated after a transient error (before any byte of the answer). */
+  readonly retries: Counter<"model" | "operation">;
+  /** Requests handed from `model` to its catalog fallback `fallback`. */
+  readonly fallbacks: Counter<"model" | "fallback">;
+  /** Calls not made because the model's circuit breaker was open. */
+  readonly circuitRejections: Counter<"model">;
   /**
    * STS AssumeRole calls for tenants' cross-account roles; `outcome` is `success`, the error code
    * (`cross_account_denied`, `cross_account_invalid`) or reason (`upstream_unavailable`,
@@ -45,6 +51,24 @@ export function createInferenceMetrics(registry: Registry): InferenceMetrics {
       buckets: [
         0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
       ],
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: "strata_inference_upstream_retries_total",
+      help: "Bedrock calls repeated after a transient error (throttling, 5xx, network), by catalog model and operation.",
+      labelNames: ["model", "operation"],
+      registers: [registry],
+    }),
+    fallbacks: new Counter({
+      name: "strata_inference_fallbacks_total",
+      help: "Chat requests handed from a model to one of its catalog fallbacks.",
+      labelNames: ["model", "fallback"],
+      registers: [registry],
+    }),
+    circuitRejections: new Counter({
+      name: "strata_inference_circuit_rejections_total",
+      help: "Calls not sent to Bedrock because the model's circuit breaker was open.",
+      labelNames: ["model"],
       registers: [registry],
     }),
     assumeRole: new Counter({

@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import type { Catalog } from "./catalog.ts";
 import { type CrossAccountClientsOptions, createCrossAccountClients } from "./cross-account.ts";
 import { createInferenceMetrics } from "./metrics.ts";
+import { createResilience, defaultResilience, type ResilienceOptions } from "./resilience.ts";
 import { createInferenceService } from "./service.ts";
 
 /** What the inference server needs; main.ts builds it from the configuration, tests by hand. */
@@ -28,6 +29,8 @@ export interface InferenceServerDeps {
   streamIdleTimeoutMs: number;
   /** InvokeModel calls in flight per embedding request; default 8. */
   embeddingConcurrency?: number | undefined;
+  /** Retries and circuit breakers; each option defaults to {@link defaultResilience}'s. */
+  resilience?: Partial<ResilienceOptions> | undefined;
 }
 
 /** The running inference service. */
@@ -57,6 +60,10 @@ export async function createInferenceServer(deps: InferenceServerDeps): Promise<
       }),
     logger: deps.logger,
     metrics,
+    resilience: createResilience(
+      { ...defaultResilience, ...deps.resilience },
+      { registry: deps.registry, logger: deps.logger },
+    ),
     timeoutMs: deps.timeoutMs,
     streamIdleTimeoutMs: deps.streamIdleTimeoutMs,
     embeddingConcurrency: deps.embeddingConcurrency,

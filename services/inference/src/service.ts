@@ -3,6 +3,7 @@ import {
   ConverseCommand,
   type ConverseCommandInput,
   ConverseStreamCommand,
+  type GuardrailConfiguration,
   InvokeModelCommand,
 } from "@aws-sdk/client-bedrock-runtime";
 import { create } from "@bufbuild/protobuf";
@@ -10,6 +11,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { invalidRequest, StrataError } from "@strata/errors";
 import { type Logger, startSpan, type TraceSpan } from "@strata/platform";
 import {
+  type ChatRequest,
   type ChatResponse,
   type ChatStreamResponse,
   type InferenceService,
@@ -18,7 +20,11 @@ import {
   type UpstreamPolicy,
 } from "@strata/proto";
 import type { AnswerShaping } from "./answer-shaping.ts";
-import { bedrockErrorToStrataError } from "./bedrock-error.ts";
+import {
+  bedrockErrorToStrataError,
+  bedrockRetryAfterMs,
+  isFallbackWorthy,
+} from "./bedrock-error.ts";
 import type { Catalog, CatalogEntry } from "./catalog.ts";
 import { chatRequestToConverse } from "./chat-request-to-converse.ts";
 import { chatResponseToEvents } from "./chat-response-to-events.ts";
@@ -30,6 +36,7 @@ import { converseToChatResponse } from "./converse-to-chat-response.ts";
 import type { CrossAccountClients, CrossAccountRole } from "./cross-account.ts";
 import { defaultEmbeddingConcurrency, embed, type InvokeEmbeddingModel } from "./embeddings.ts";
 import type { InferenceMetrics, UpstreamOperation } from "./metrics.ts";
+import { BrokenCircuitError, type Resilience } from "./resilience.ts";
 import { createUpstreamCall, type UpstreamCall } from "./upstream-call.ts";
 import {
   converseGuardrailConfig,
@@ -49,6 +56,8 @@ export interface InferenceServiceDeps {
   readonly crossAccount?: CrossAccountClients | undefined;
   readonly logger: Logger;
   readonly metrics: InferenceMetrics;
+  /** Retries and circuit breakers of Bedrock calls (resilience.ts). */
+  readonly resilience: Resilience;
   /** Longest wait for a non-streamed answer or for a stream to start (STRATA_BEDROCK_TIMEOUT_MS). */
   readonly timeoutMs: number;
   /** Longest silence between two stream events (STRATA_STREAM_IDLE_TIMEOUT_MS). */
@@ -65,8 +74,17 @@ interface Scope {
   readonly model: string;
   readonly entry: CatalogEntry;
   readonly client: BedrockRuntimeClient;
+  /** Whose AWS account the calls run in, for circuit breakers: "" (Strata's) or the role ARN. */
+  readonly account: string;
   readonly log: Logger;
   readonly ctx: HandlerContext;
+}
+
+/** A model that may serve a chat request, with the request translated for it. */
+interface Candidate {
+  readonly entry: CatalogEntry;
+  readonly input: ConverseCommandInput;
+  readonly shaping: AnswerShaping;
 }
 
 /** Bedrock's response header with an InvokeModel call's input tokens (not in the SDK's model). */
@@ -155,7 +173,14 @@ export function createInferenceService(
       model: entry.id,
       roleArn: role?.roleArn,
     });
-    return { model: request.model, entry, client: clientFor(role, tenantId), log, ctx };
+    return {
+      model: request.model,
+      entry,
+      client: clientFor(role, tenantId),
+      account: role?.roleArn ?? "",
+      log,
+      ctx,
+    };
   };
 
   /**
@@ -183,38 +208,140 @@ export function createInferenceService(
   };
 
   const record = (
-    scope: Scope,
+    entry: CatalogEntry,
     operation: UpstreamOperation,
     outcome: string,
     startedAt: number,
   ) => {
-    const model = scope.entry.id;
+    const model = entry.id;
     metrics.upstreamRequests.inc({ model, operation, outcome });
     metrics.upstreamDuration.observe({ model, operation }, (performance.now() - startedAt) / 1000);
   };
 
+  /**
+   * The models that may serve a chat request, in order: the one asked for, then those of its
+   * catalog fallbacks that the gateway allowed for this caller (`request.fallbacks`) and that can
+   * take the request (a fallback without, say, vision is skipped for a request with images).
+   * The first one's translation errors are the client's; a fallback's only exclude it.
+   */
+  const candidatesOf = (scope: Scope, request: ChatRequest): Candidate[] => {
+    const candidates: Candidate[] = [
+      { entry: scope.entry, ...chatRequestToConverse(request, scope.entry) },
+    ];
+    if (request.fallbacks.length === 0) return candidates;
+    const allowed = new Set(request.fallbacks);
+    for (const id of scope.entry.fallbacks) {
+      const entry = allowed.has(id) ? catalog.resolve(id) : undefined;
+      if (entry?.kind !== "chat") continue;
+      try {
+        candidates.push({ entry, ...chatRequestToConverse(request, entry) });
+      } catch (error) {
+        scope.log.debug({ fallback: id, err: error }, "fallback cannot take this request");
+      }
+    }
+    return candidates;
+  };
+
+  /**
+   * Runs `run` against each candidate in turn until one answers. Each candidate's calls go
+   * through its upstream's circuit breaker and are retried with jittered backoff on transient
+   * errors; the next candidate is tried after a failure another model may not have (transient,
+   * access, unknown id) or when the circuit is open. Stops at once when the call is aborted (its
+   * deadline, the client gone). When every candidate failed: 429 if the last was throttled, 503
+   * otherwise, each with `retry-after` (an open circuit's remaining time when that is the cause).
+   */
+  const serve = async <T>(
+    scope: Scope,
+    call: UpstreamCall,
+    operation: UpstreamOperation,
+    candidates: readonly Candidate[],
+    run: (candidate: Candidate) => Promise<T>,
+  ): Promise<{ candidate: Candidate; value: T }> => {
+    let last: unknown;
+    let reopensAt = Number.POSITIVE_INFINITY;
+    for (const [i, candidate] of candidates.entries()) {
+      if (i > 0) {
+        metrics.fallbacks.inc({ model: scope.entry.id, fallback: candidate.entry.id });
+        scope.log.info(
+          { fallback: candidate.entry.id, err: last },
+          "model unavailable: trying its fallback",
+        );
+      }
+      const upstream = deps.resilience.upstream(scope.account, candidate.input.modelId ?? "");
+      try {
+        const value = await call.race(
+          deps.resilience.retry.execute(({ attempt }) => {
+            if (attempt > 0) metrics.retries.inc({ model: candidate.entry.id, operation });
+            return upstream.execute(() => run(candidate), call.signal);
+          }, call.signal),
+        );
+        return { candidate, value };
+      } catch (error) {
+        if (call.signal.aborted) throw error;
+        if (error instanceof BrokenCircuitError) {
+          metrics.circuitRejections.inc({ model: candidate.entry.id });
+          reopensAt = Math.min(reopensAt, upstream.reopensAt || Date.now());
+        } else if (!isFallbackWorthy(error)) {
+          throw error;
+        }
+        last = error;
+      }
+    }
+    throw exhausted(scope, last, reopensAt);
+  };
+
+  /** The error for a request no candidate could serve (see {@link serve}). */
+  const exhausted = (scope: Scope, last: unknown, reopensAt: number): StrataError => {
+    if (last instanceof BrokenCircuitError) {
+      const retryAfterMs = Math.max(bedrockRetryAfterMs, reopensAt - Date.now());
+      return new StrataError(
+        "upstream_unavailable",
+        `The model \`${scope.model}\` is temporarily unavailable: Bedrock has been failing for it. Try again in ${Math.ceil(retryAfterMs / 1000)} s.`,
+        { retryAfterMs, cause: last },
+      );
+    }
+    const strata = bedrockErrorToStrataError(last, { model: scope.model });
+    if (strata.reason === "rate_limited" || strata.reason === "upstream_unavailable") return strata;
+    if (strata.reason !== "internal") return strata;
+    // Bedrock's 5xx after every retry and fallback: the upstream's fault, not Strata's (503).
+    return new StrataError("upstream_unavailable", undefined, {
+      retryAfterMs: bedrockRetryAfterMs,
+      cause: last,
+    });
+  };
+
   const converse = async (
     scope: Scope,
-    input: ConverseCommandInput,
-    shaping: AnswerShaping,
+    candidates: readonly Candidate[],
+    guardrailConfig: GuardrailConfiguration | undefined,
   ): Promise<ChatResponse> => {
     const call = createUpstreamCall(scope.ctx.signal);
     const startedAt = performance.now();
-    const span = bedrockSpan("chat", input.modelId);
+    const span = bedrockSpan("chat", candidates[0]?.input.modelId);
+    let served = scope.entry;
     call.arm(deps.timeoutMs);
     try {
-      const output = await call.race(
-        scope.client.send(new ConverseCommand(input), { abortSignal: call.signal }),
+      const { candidate, value: output } = await serve(
+        scope,
+        call,
+        "converse",
+        candidates,
+        ({ input }) =>
+          scope.client.send(new ConverseCommand({ ...input, guardrailConfig }), {
+            abortSignal: call.signal,
+          }),
       );
-      record(scope, "converse", "success", startedAt);
+      served = candidate.entry;
+      record(served, "converse", "success", startedAt);
+      span.setAttributes({ "gen_ai.response.model": candidate.input.modelId });
       endBedrockSpan(span, {
         inputTokens: output.usage?.inputTokens,
         outputTokens: output.usage?.outputTokens,
       });
-      return converseToChatResponse(output, { model: scope.entry.id, shaping });
+      return converseToChatResponse(output, { model: served.id, shaping: candidate.shaping });
     } catch (error) {
       const strata = failure(scope, "converse", call, error);
-      record(scope, "converse", strata.reason, startedAt);
+      record(served, "converse", strata.reason, startedAt);
       endBedrockSpan(span, { error: strata });
       throw strata;
     } finally {
@@ -251,12 +378,12 @@ export function createInferenceService(
       call.arm(deps.timeoutMs);
       try {
         const output = await call.race(scope.client.send(command, { abortSignal: call.signal }));
-        record(scope, "invoke_model", "success", startedAt);
+        record(scope.entry, "invoke_model", "success", startedAt);
         endBedrockSpan(span, { inputTokens: inputTokenCount });
         return { body: output.body, inputTokenCount };
       } catch (error) {
         const strata = failure(scope, "invoke_model", call, error);
-        record(scope, "invoke_model", strata.reason, startedAt);
+        record(scope.entry, "invoke_model", strata.reason, startedAt);
         endBedrockSpan(span, { error: strata });
         throw strata;
       } finally {
@@ -267,39 +394,52 @@ export function createInferenceService(
   return {
     async chat(request, ctx) {
       const scope = scopeOf(request, ctx);
-      const { input, shaping } = chatRequestToConverse(request, scope.entry);
-      const guardrailConfig = converseGuardrailConfig(request.upstream);
-      return converse(scope, { ...input, guardrailConfig }, shaping);
+      return converse(
+        scope,
+        candidatesOf(scope, request),
+        converseGuardrailConfig(request.upstream),
+      );
     },
 
     async *chatStream(streamRequest, ctx): AsyncGenerator<ChatStreamResponse> {
       const request = streamRequest.chat;
       if (!request) throw invalidRequest(undefined, "The stream request has no chat.");
       const scope = scopeOf(request, ctx);
-      const { entry } = scope;
-      const { input, shaping } = chatRequestToConverse(request, entry);
-      if (!entry.capabilities.streaming) {
+      const candidates = candidatesOf(scope, request);
+      if (!scope.entry.capabilities.streaming) {
+        // Served whole and replayed as events; its fallbacks too.
         const guardrailConfig = converseGuardrailConfig(request.upstream);
-        yield* chatResponseToEvents(await converse(scope, { ...input, guardrailConfig }, shaping));
+        yield* chatResponseToEvents(await converse(scope, candidates, guardrailConfig));
         return;
       }
-      const streamInput = { ...input, guardrailConfig: streamGuardrailConfig(request.upstream) };
+      const guardrailConfig = streamGuardrailConfig(request.upstream);
       const call = createUpstreamCall(ctx.signal);
       const startedAt = performance.now();
-      const state = createStreamTranslation({ model: entry.id, shaping });
+      let served = scope.entry;
       let outcome = "cancelled";
       let firstToken = false;
       let stopped = false;
       let iterator: AsyncIterator<unknown> | undefined;
       let usage: { inputTokens: number; outputTokens: number } | undefined;
       let spanError: unknown;
-      const span = bedrockSpan("chat", streamInput.modelId);
+      const span = bedrockSpan("chat", candidates[0]?.input.modelId);
       call.arm(deps.timeoutMs);
       try {
-        const output = await call.race(
-          scope.client.send(new ConverseStreamCommand(streamInput), { abortSignal: call.signal }),
+        // Retries and fallbacks end once Bedrock has answered: a started stream is never replayed.
+        const { candidate, value: output } = await serve(
+          scope,
+          call,
+          "converse_stream",
+          candidates.filter((c) => c.entry.capabilities.streaming),
+          ({ input }) =>
+            scope.client.send(new ConverseStreamCommand({ ...input, guardrailConfig }), {
+              abortSignal: call.signal,
+            }),
         );
+        served = candidate.entry;
+        span.setAttributes({ "gen_ai.response.model": candidate.input.modelId });
         if (!output.stream) throw new Error("ConverseStream answered without a stream");
+        const state = createStreamTranslation({ model: served.id, shaping: candidate.shaping });
         const events = output.stream[Symbol.asyncIterator]();
         iterator = events;
         for (;;) {
@@ -311,7 +451,7 @@ export function createInferenceService(
             if (!firstToken && event.event.case === "blockDelta") {
               firstToken = true;
               metrics.timeToFirstToken.observe(
-                { model: entry.id },
+                { model: served.id },
                 (performance.now() - startedAt) / 1000,
               );
             }
@@ -335,7 +475,7 @@ export function createInferenceService(
           iterator?.return?.().catch(() => {});
         }
         call.dispose();
-        record(scope, "converse_stream", outcome, startedAt);
+        record(served, "converse_stream", outcome, startedAt);
         endBedrockSpan(span, {
           inputTokens: usage?.inputTokens,
           outputTokens: usage?.outputTokens,

@@ -65,9 +65,10 @@ export type SettleResult =
 export interface Settled {
   result: SettleResult;
   /**
-   * The usage's cost in micro-units: at the price its reservation remembers (what its budgets
-   * were charged), or, without a reservation to read, at the settlement's own price (0 when it
-   * has none). The same for every settlement of a request id, so the ledger can rewrite it.
+   * The usage's cost in micro-units: at the settlement's price (that of the model that served the
+   * request, which is not the one admitted when a fallback served it), or without one at the
+   * price its reservation remembers (0 when neither is known). The same for every settlement of
+   * a request id, so the ledger can rewrite it.
    */
   costMicros: number;
 }
@@ -504,7 +505,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
         if (found.state === "settled") return settled("already_settled", cost);
         const record = JSON.parse(found.record) as ReservationRecord;
         const tokens = usage.inputTokens + usage.outputTokens;
-        cost = costMicros(priceOf(record.price), counts);
+        if (!price) cost = costMicros(priceOf(record.price), counts);
         const outcome = await store.settle({
           nowMs: clock(),
           reservationId: id,

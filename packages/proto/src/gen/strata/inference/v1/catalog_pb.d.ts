@@ -145,7 +145,8 @@ export declare type Model = Message<"strata.inference.v1.Model"> & {
   price?: ModelPrice | undefined;
 
   /**
-   * Catalog ids to try when this model is unavailable (reserved; used by a later release).
+   * Catalog ids to serve a chat request with, in order, when this model is unavailable
+   * (throttled, failing, or its circuit breaker open); the answer names the model that served it.
    *
    * @generated from field: repeated string fallbacks = 12;
    */

@@ -556,6 +556,15 @@ export declare type ChatRequest = Message$1<"strata.inference.v1.ChatRequest"> &
    * @generated from field: strata.common.v1.UpstreamPolicy upstream = 9;
    */
   upstream?: UpstreamPolicy | undefined;
+
+  /**
+   * Catalog ids inference may serve the request with, in order, when `model` is unavailable
+   * (throttled, failing, or its circuit open). Set by the gateway to those of the model's catalog
+   * fallbacks the caller's policy allows (models and regions); empty: no fallback.
+   *
+   * @generated from field: repeated string fallbacks = 10;
+   */
+  fallbacks: string[];
 };
 
 /**

@@ -278,10 +278,10 @@ export declare type Settlement = Message<"strata.metering.v1.Settlement"> & {
   usage?: UsageRecord | undefined;
 
   /**
-   * The model's price, as sent to Admit. The usage is priced at the price its reservation
-   * remembers; this one prices it when there is no reservation to read (admitted while metering
-   * or its limit store was unreachable, expired, or already settled), so that every settlement
-   * of a request id writes the same cost to the ledger. Unset: such usage costs 0.
+   * The price of the model that served the request (`usage.model`): the admitted model's, or a
+   * fallback's. The usage is priced at it, so every settlement of a request id writes the same
+   * cost to the ledger, reservation or not. Unset: the price the reservation remembers (0
+   * without a reservation to read).
    *
    * @generated from field: strata.metering.v1.TokenPrice price = 3;
    */
