@@ -88,7 +88,8 @@ describe("errors in OpenAI's envelope", () => {
     ["[[emulator:throttle]]", 429, OpenAI.RateLimitError, "rate_limit_exceeded"],
     ["[[emulator:not-ready]]", 429, OpenAI.RateLimitError, "rate_limit_exceeded"],
     ["[[emulator:status=503]]", 503, OpenAI.InternalServerError, "service_unavailable"],
-    ["[[emulator:status=500]]", 500, OpenAI.InternalServerError, "internal_error"],
+    // Bedrock's 5xx, still failing after the retries: the upstream is unavailable.
+    ["[[emulator:status=500]]", 503, OpenAI.InternalServerError, "service_unavailable"],
     ["[[emulator:status=408]]", 504, OpenAI.InternalServerError, "timeout"],
     ["[[emulator:status=403]]", 403, OpenAI.PermissionDeniedError, "model_access_denied"],
   ])("maps upstream %s to HTTP %i", async (directive, status, errorClass, code) => {

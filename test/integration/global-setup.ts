@@ -32,6 +32,10 @@ export default async function setup(project: TestProject) {
     // The emulator's STS stand-in accepts this tenant role only with its external id.
     emulator: { stsRoles: [{ roleArn: crossAccountRole, externalId: "tenant-ext-42" }] },
     serviceEnv: {
+      // Tests here drive many Bedrock faults at the same few models, concurrently: a circuit
+      // breaker opened by one test would fail another's request. Breakers are tested on a stack
+      // of their own (resilience.test.ts).
+      inference: { STRATA_BREAKER_FAILURES: "1000000" },
       gateway: { STRATA_SSE_KEEPALIVE_MS: "250", STRATA_MAX_BODY_BYTES: String(2 * 1024 * 1024) },
     },
   });

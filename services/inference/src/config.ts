@@ -25,7 +25,10 @@ const schema = z
     /** First retry delay; later ones grow exponentially, with jitter, up to STRATA_BEDROCK_RETRY_MAX_DELAY_MS. */
     STRATA_BEDROCK_RETRY_BASE_DELAY_MS: positiveInt(100),
     STRATA_BEDROCK_RETRY_MAX_DELAY_MS: positiveInt(1_000),
-    /** Consecutive transient failures of one Bedrock model id that open its circuit breaker. */
+    /**
+     * Consecutive requests failed by one Bedrock model id (after their retries; 5xx, network,
+     * not ready, timeouts; throttling does not count) that open its circuit breaker.
+     */
     STRATA_BREAKER_FAILURES: positiveInt(5),
     /** How long an open circuit refuses calls (they go to fallbacks, or 503) before one probe. */
     STRATA_BREAKER_OPEN_MS: positiveInt(10_000),

@@ -27,13 +27,16 @@ export interface ResilienceOptions {
   readonly retryBaseDelayMs: number;
   /** Ceiling of one retry delay. */
   readonly retryMaxDelayMs: number;
-  /** Consecutive failed calls of an upstream (5xx, network, timeouts; not throttling) that open its circuit. */
+  /**
+   * Consecutive requests whose calls to an upstream all failed (5xx, network, timeouts; not
+   * throttling), retries included, that open its circuit.
+   */
   readonly breakerFailures: number;
   /** How long an open circuit refuses calls before letting one probe through (half-open). */
   readonly breakerOpenMs: number;
 }
 
-/** The defaults: 3 calls, 100 ms → 1 s backoff, breaker opens after 5 failures for 10 s. */
+/** The defaults: 3 calls, 100 ms → 1 s backoff, breaker opens after 5 failed requests for 10 s. */
 export const defaultResilience: ResilienceOptions = {
   maxAttempts: 3,
   retryBaseDelayMs: 100,

@@ -243,9 +243,8 @@ export function createInferenceService(
   };
 
   /**
-   * Runs `run` against each candidate in turn until one answers. Each candidate's calls go
-   * through its upstream's circuit breaker and are retried with jittered backoff on transient
-   * errors; the next candidate is tried after a failure another model may not have (transient,
+   * Runs `run` against each candidate in turn until one answers. Each candidate is tried behind
+   * its upstream's circuit breaker, its calls retried with jittered backoff on transient errors; the next candidate is tried after a failure another model may not have (transient,
    * access, unknown id) or when the circuit is open. Stops at once when the call is aborted (its
    * deadline, the client gone). When every candidate failed: 429 if the last was throttled, 503
    * otherwise, each with `retry-after` (an open circuit's remaining time when that is the cause).
@@ -269,11 +268,17 @@ export function createInferenceService(
       }
       const upstream = deps.resilience.upstream(scope.account, candidate.input.modelId ?? "");
       try {
+        // The breaker judges whole attempts at a model (a request's retries included), so one
+        // unlucky request cannot open it alone.
         const value = await call.race(
-          deps.resilience.retry.execute(({ attempt }) => {
-            if (attempt > 0) metrics.retries.inc({ model: candidate.entry.id, operation });
-            return upstream.execute(() => run(candidate), call.signal);
-          }, call.signal),
+          upstream.execute(
+            () =>
+              deps.resilience.retry.execute(({ attempt }) => {
+                if (attempt > 0) metrics.retries.inc({ model: candidate.entry.id, operation });
+                return run(candidate);
+              }, call.signal),
+            call.signal,
+          ),
         );
         return { candidate, value };
       } catch (error) {
