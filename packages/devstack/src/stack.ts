@@ -50,6 +50,14 @@ export interface Stack {
   services: Record<string, ServiceProcess>;
   /** Starts one more gateway replica on the same services (its URL is `http://host:<ports.http>`). */
   startGateway(env?: Record<string, string>): Promise<ServiceProcess>;
+  /**
+   * Starts one more replica of a service with the environment the stack gave the first one, plus
+   * `env` (e.g. a gateway whose STRATA_INFERENCE_URL is a load balancer). Stopped with the stack.
+   */
+  startReplica(
+    name: "auth" | "metering" | "inference" | "gateway",
+    env?: Record<string, string>,
+  ): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
@@ -136,16 +144,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     const url = (proc: ServiceProcess, port: string) => `http://${host}:${proc.ports[port]}`;
     // Auth reads usage from metering (`strata usage`), so metering comes first.
+    const meteringEnv = { ...dynamoEnv, STRATA_LEDGER_FLUSH_MS: "200" };
     const [metering, inference] = await Promise.all([
-      service("metering", { ...dynamoEnv, STRATA_LEDGER_FLUSH_MS: "200" }),
+      service("metering", meteringEnv),
       service("inference", bedrockEnv),
     ]);
-    const auth = await service("auth", {
+    const authEnv = {
       ...dynamoEnv,
       STRATA_ADMIN_PORT: "0",
       STRATA_ADMIN_TOKEN_SHA256: createHash("sha256").update(adminToken).digest("hex"),
       STRATA_METERING_URL: url(metering, "grpc"),
-    });
+    };
+    const auth = await service("auth", authEnv);
     const gatewayEnv = {
       STRATA_AUTH_URL: url(auth, "grpc"),
       STRATA_METERING_URL: url(metering, "grpc"),
@@ -155,6 +165,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...gatewayEnv,
       STRATA_PORT: String(options.gatewayPort ?? 0),
     });
+    const replicaEnv = {
+      auth: authEnv,
+      metering: meteringEnv,
+      inference: bedrockEnv,
+      gateway: gatewayEnv,
+    };
     const adminUrl = url(auth, "admin");
     const gatewayUrl = url(gateway, "http");
     const apiKey =
@@ -175,6 +191,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dynamoEndpoint: dynamo.endpoint,
       services: { auth, metering, inference, gateway },
       startGateway: (env = {}) => service("gateway", { ...gatewayEnv, ...env }),
+      startReplica: (name, env = {}) => service(name, { ...replicaEnv[name], ...env }),
       stop,
     };
   } catch (error) {

@@ -6,6 +6,7 @@ import {
   type StreamResponse,
   type Transport,
 } from "@connectrpc/connect";
+import { createAsyncIterable } from "@connectrpc/connect/protocol";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { endRpcSpan, startRpcSpan, traceStream, tracingEnabled } from "./tracing.ts";
 
@@ -48,10 +49,44 @@ function tracingClientInterceptor(): Interceptor {
  * calls (multiplexed), kept alive with pings so a dead peer is noticed between requests. Calls
  * are traced (CLIENT spans, W3C trace context) when tracing is on.
  */
+/** Whether an error is the peer refusing an HTTP/2 stream (RST_STREAM REFUSED_STREAM). */
+export function isRefusedStream(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    if (e.message.includes("REFUSED_STREAM")) return true;
+    e = e.cause;
+  }
+  return false;
+}
+
+/**
+ * Sends a call again when the peer refused its HTTP/2 stream: a server that is shutting down
+ * (GOAWAY already in flight) or at its stream limit refuses streams it has not processed at all
+ * (RFC 9113 §8.7), so a retry — on a new connection, which then goes to another replica — is
+ * always safe, whatever the method. Up to `attempts` sends. Streaming requests are buffered once
+ * (the services only have unary and server-streaming methods: one request message).
+ */
+export function retryRefusedStreams(attempts = 3): Interceptor {
+  return (next) => async (req) => {
+    const messages: unknown[] = [];
+    if (req.stream) for await (const message of req.message) messages.push(message);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await next(
+          req.stream
+            ? { ...req, message: createAsyncIterable(messages) as typeof req.message }
+            : req,
+        );
+      } catch (error) {
+        if (attempt >= attempts || req.signal.aborted || !isRefusedStream(error)) throw error;
+      }
+    }
+  };
+}
+
 export function createRpcTransport({ baseUrl, interceptors = [] }: RpcTransportOptions): Transport {
   return createGrpcTransport({
     baseUrl,
-    interceptors: [tracingClientInterceptor(), ...interceptors],
+    interceptors: [tracingClientInterceptor(), retryRefusedStreams(), ...interceptors],
     pingIntervalMs: 10_000,
     pingTimeoutMs: 5_000,
     idleConnectionTimeoutMs: 5 * 60_000,

@@ -221,6 +221,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     (req, res) => {
       // Load balancers' health check on the traffic port (no key, no span, no log line): 200 while
       // serving, 503 while starting or draining after SIGTERM.
+      // Draining after SIGTERM: each response closes its connection, so keep-alive clients move
+      // to another replica before the server closes what is left idle.
+      if (!ready) res.setHeader("connection", "close");
       if (req.url === "/readyz" && (req.method === "GET" || req.method === "HEAD")) {
         req.resume();
         res.writeHead(ready ? 200 : 503, { "content-type": "application/json" });
