@@ -144,6 +144,7 @@ export const valuesSchema = z.strictObject({
       maxAttempts: positive.max(10),
       timeoutSeconds: positive,
       streamIdleTimeoutSeconds: positive,
+      circuitBreaker: z.strictObject({ failures: positive, openSeconds: positive }),
     }),
     stsEndpoint: z.union([z.literal(""), z.string().regex(/^https?:\/\/\S+$/)]),
     catalog: z.array(catalogEntrySchema),

@@ -69,7 +69,15 @@ export const catalogEntrySchema = z.strictObject({
   /** Required for embedding models, absent for chat models. */
   embedding: embeddingSchema.optional(),
   price: priceSchema,
-  /** Catalog ids to try when this model is unavailable. Reserved: validated, not used yet. */
+  /**
+   * Chat models to serve a request with, in order, when this one is unavailable (throttled or
+   * failing after its retries, its circuit open, or not enabled in the account): typically the
+   * same model's inference profile in another geography, or a similar model. Used only for
+   * callers whose policy allows the fallback (models and regions), and only if it can take the
+   * request (capabilities); the answer, the usage record and the price name the model that
+   * served. Embedding models' fallbacks are validated but not used (vectors of another model are
+   * not comparable).
+   */
   fallbacks: z.array(modelName).default([]),
 });
 

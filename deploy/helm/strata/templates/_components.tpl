@@ -98,6 +98,10 @@ metering:
   value: {{ mul .Values.inference.bedrock.timeoutSeconds 1000 | quote }}
 - name: STRATA_STREAM_IDLE_TIMEOUT_MS
   value: {{ mul .Values.inference.bedrock.streamIdleTimeoutSeconds 1000 | quote }}
+- name: STRATA_BREAKER_FAILURES
+  value: {{ .Values.inference.bedrock.circuitBreaker.failures | quote }}
+- name: STRATA_BREAKER_OPEN_MS
+  value: {{ mul .Values.inference.bedrock.circuitBreaker.openSeconds 1000 | quote }}
 {{- with .Values.inference.stsEndpoint }}
 - name: STRATA_STS_ENDPOINT
   value: {{ . | quote }}
