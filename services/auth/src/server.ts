@@ -84,11 +84,18 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
     labelNames: ["result"],
     registers: [deps.registry],
   });
+  let lastStoreErrorLog = 0;
   const verifier = createKeyVerifier({
     store: deps.store,
     pepper: deps.pepper,
     cacheTtlMs: deps.verifyCacheTtlMs,
     onResult: (result) => verifications.inc({ result }),
+    onStoreError: (err) => {
+      // One line per 10 s: during a DynamoDB outage every verification fails alike.
+      if (Date.now() - lastStoreErrorLog < 10_000) return;
+      lastStoreErrorLog = Date.now();
+      deps.logger.warn({ err }, "key store unreadable: verifications answer 503");
+    },
   });
   const feed = createChangeFeed({
     store: deps.store,
@@ -101,6 +108,9 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
   });
   const stopExpiryGauge = expiryGauge(deps, expiryWarningDays * 86_400_000);
   const health = createHealthService([AuthService.typeName, AuthAdminService.typeName]);
+  // Ends the revocation watches at shutdown: they never end by themselves, so the server would
+  // wait its whole grace period for them; ended, each gateway re-subscribes to another replica.
+  const closing = new AbortController();
   const data = await createRpcServer({
     host: deps.host,
     port: deps.port,
@@ -108,9 +118,13 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
     routes(router: ConnectRouter) {
       health.register(router);
       router.service(AuthService, {
-        verifyKey: (req) => verifier.verifyKey(req),
+        verifyKey: (req, ctx) => verifier.verifyKey(req, ctx.signal),
         watchRevocations: (_, ctx) =>
-          watchRevocations(feed, ctx.signal, deps.watchHeartbeatMs ?? 5_000),
+          watchRevocations(
+            feed,
+            AbortSignal.any([ctx.signal, closing.signal]),
+            deps.watchHeartbeatMs ?? 5_000,
+          ),
         async recordEvents(req, ctx) {
           const source = ctx.values.get(remoteAddressKey);
           await Promise.all(
@@ -166,6 +180,7 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
     setServing: (serving) => health.setServing(serving),
     isServing: () => health.isServing(),
     close: async (graceMs) => {
+      closing.abort();
       feed.close();
       stopExpiryGauge();
       await Promise.all([data.close(graceMs), admin.close(graceMs)]);

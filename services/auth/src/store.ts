@@ -79,7 +79,8 @@ export interface Change {
 
 /** The auth service's persistence, on DynamoDB. */
 export interface AuthStore {
-  getTenant(tenantId: string): Promise<TenantRecord | undefined>;
+  /** `signal` ends the read early (the caller's deadline passed), as on getKey. */
+  getTenant(tenantId: string, signal?: AbortSignal): Promise<TenantRecord | undefined>;
   /** Fails with already_exists when the tenant exists. */
   createTenant(tenant: TenantRecord): Promise<void>;
   /** Writes changed fields; undefined when there is no such tenant. */
@@ -88,7 +89,11 @@ export interface AuthStore {
     changes: Partial<Pick<TenantRecord, "displayName" | "status" | "policy">>,
   ): Promise<TenantRecord | undefined>;
   listTenants(): Promise<TenantRecord[]>;
-  getKey(keyId: string): Promise<KeyRecord | undefined>;
+  /**
+   * `signal` ends the read early: VerifyKey passes its call's, so a DynamoDB that hangs holds no
+   * connection past the gateway's deadline.
+   */
+  getKey(keyId: string, signal?: AbortSignal): Promise<KeyRecord | undefined>;
   createKey(key: KeyRecord): Promise<void>;
   listKeys(tenantId?: string): Promise<KeyRecord[]>;
   /** Marks a key revoked; returns the updated record, or undefined when there is no such key. */
@@ -160,9 +165,10 @@ export function createAuthStore(doc: DynamoDBDocumentClient, tables: AuthTables)
     });
 
   return {
-    async getTenant(tenantId) {
+    async getTenant(tenantId, signal) {
       const { Item } = await doc.send(
         new GetCommand({ TableName: tables.tenants, Key: { tenantId } }),
+        { abortSignal: signal },
       );
       return Item as TenantRecord | undefined;
     },
@@ -197,8 +203,10 @@ export function createAuthStore(doc: DynamoDBDocumentClient, tables: AuthTables)
       });
     },
     listTenants: () => scanAll<TenantRecord>(tables.tenants),
-    async getKey(keyId) {
-      const { Item } = await doc.send(new GetCommand({ TableName: tables.keys, Key: { keyId } }));
+    async getKey(keyId, signal) {
+      const { Item } = await doc.send(new GetCommand({ TableName: tables.keys, Key: { keyId } }), {
+        abortSignal: signal,
+      });
       return Item as KeyRecord | undefined;
     },
     async createKey(key) {

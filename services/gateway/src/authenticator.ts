@@ -1,8 +1,13 @@
 import { createHash } from "node:crypto";
-import type { Client } from "@connectrpc/connect";
+import { type Client, ConnectError } from "@connectrpc/connect";
 import { asStrataError, StrataError } from "@strata/errors";
 import type { Logger } from "@strata/platform";
-import type { AuthService, Principal, VerifyKeyResponse } from "@strata/proto";
+import {
+  type AuthService,
+  ErrorDetailSchema,
+  type Principal,
+  type VerifyKeyResponse,
+} from "@strata/proto";
 import { LRUCache } from "lru-cache";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { PolicyLayers } from "./policy.ts";
@@ -40,6 +45,16 @@ type Entry = { ok: true; caller: Caller } | { ok: false; error: StrataError };
 const missingKey =
   "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).";
 
+/**
+ * Whether a VerifyKey call failed without an answer from auth: auth's own refusals carry Strata's
+ * error detail. Whatever the transport reports instead (Unavailable for a refused connection,
+ * DeadlineExceeded past the deadline, Aborted for a reset, Canceled for a session that died under
+ * the call: the call has no signal of its own to be cancelled by) means auth did not answer.
+ */
+function unanswered(error: unknown): boolean {
+  return error instanceof ConnectError && error.findDetails(ErrorDetailSchema).length === 0;
+}
+
 /** Extracts the key from `Authorization: Bearer <key>`; undefined when absent or not Bearer. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -53,8 +68,13 @@ export function bearerToken(header: string | undefined): string | undefined {
  * briefly. The cache is keyed by the key's SHA-256, not the key; concurrent requests with the same
  * uncached key share one call. Revocations and tenant changes arrive over auth's WatchRevocations
  * stream and evict the affected entries at once; while that stream is down, entries live at most
- * `unwatchedTtlMs`, and the cache is emptied whenever the stream (re)connects, so a revocation is
- * never missed for longer than that.
+ * `unwatchedTtlMs` (those cached before it dropped are cut short to that), and the cache is
+ * emptied whenever the stream (re)connects, so a revocation is never missed for longer than that.
+ * It is also how long a key already verified keeps working once auth is gone.
+ *
+ * When auth cannot be reached or does not answer within `timeoutMs`, an uncached key is refused
+ * with 503 `service_unavailable` and a retry-after (counted in
+ * strata_gateway_auth_unreachable_total), never a 500 or a 504 blaming the model.
  */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
   const {
@@ -88,6 +108,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     },
   });
   void watchUp;
+  const unreachable = new Counter({
+    name: "strata_gateway_auth_unreachable_total",
+    help: "Key verifications refused with 503 because auth could not be reached or did not answer in time.",
+    registers: [options.registry],
+  });
+  let lastUnreachableLog = 0;
   const evictions = new Counter({
     name: "strata_gateway_key_cache_evictions_total",
     help: "Cached key verifications dropped because auth reported a revocation or tenant change.",
@@ -133,6 +159,20 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         watching ? Number.POSITIVE_INFINITY : unwatchedTtlMs,
       );
     } catch (error) {
+      if (unanswered(error)) {
+        // Auth is down, partitioned or hung: nothing is known about the key. A 503 with a retry
+        // hint tells clients (the OpenAI SDKs retry it) that the outage, not the key, is at fault.
+        unreachable.inc();
+        if (Date.now() - lastUnreachableLog > 10_000) {
+          lastUnreachableLog = Date.now();
+          logger.warn({ err: error }, "auth unreachable: uncached keys refused with 503");
+        }
+        throw new StrataError(
+          "upstream_unavailable",
+          "API keys cannot be verified right now. Please try again shortly.",
+          { retryAfterMs: 1_000, cause: error },
+        );
+      }
       const strata = asStrataError(error);
       // Only definite answers about the key itself are cached. A suspended tenant is not (it may
       // be reactivated at any moment), nor is an unreachable auth service.
@@ -149,6 +189,18 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       }
     }
     return entry;
+  };
+
+  /**
+   * The stream is gone, so revocations no longer arrive: no entry may outlive `unwatchedTtlMs`
+   * from now, whatever lifetime it was cached with while the stream was up.
+   */
+  const shortenLifetimes = () => {
+    for (const cacheKey of [...cache.keys()]) {
+      const entry = cache.peek(cacheKey);
+      if (entry && cache.getRemainingTTL(cacheKey) > unwatchedTtlMs)
+        cache.set(cacheKey, entry, { ttl: unwatchedTtlMs });
+    }
   };
 
   const follow = async () => {
@@ -175,6 +227,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
             "revocation watch lost; caching briefly until it is back",
           );
       }
+      if (watching) shortenLifetimes();
       watching = false;
       if (closed) return;
       failures++;

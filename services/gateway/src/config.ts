@@ -22,9 +22,12 @@ const schema = z.object({
    */
   STRATA_METERING_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
   /** Upper bound on how long a key verification is cached (auth may ask for less). */
-
   STRATA_AUTH_CACHE_MAX_TTL_MS: positiveInt(10_000),
-  /** Cache lifetime of verifications while auth's revocation stream is down. */
+  /**
+   * Cache lifetime of verifications while auth's revocation stream is down (entries cached before
+   * it dropped are cut short to it): the longest a revocation can then be missed, and how long a
+   * key already verified keeps working once auth is unreachable. Uncached keys then get a 503.
+   */
   STRATA_AUTH_UNWATCHED_TTL_MS: positiveInt(1_000),
   /**
    * CIDRs of the proxies in front of the gateway (load balancer, ingress) whose forwarding header

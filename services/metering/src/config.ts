@@ -12,6 +12,11 @@ const schema = z
     STRATA_LEDGER_FLUSH_MS: positiveInt(1_000),
     /** Most records held while DynamoDB is unreachable; beyond, records are dropped and counted. */
     STRATA_LEDGER_BUFFER_MAX: positiveInt(100_000),
+    /**
+     * Longest wait for one ledger batch write (SDK retries included); past it the batch stays
+     * buffered for the next flush and counts in strata_metering_ledger_write_failures_total.
+     */
+    STRATA_LEDGER_WRITE_TIMEOUT_MS: positiveInt(5_000),
 
     /**
      * Where rate limits, concurrency slots, budgets and reservations live: `memory` (one replica)

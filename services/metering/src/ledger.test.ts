@@ -164,4 +164,73 @@ describe("usage ledger", () => {
     );
     await ledger.close(1000);
   });
+
+  it("gives up on a write DynamoDB never answers, keeps its records in the backlog, and writes them later", async () => {
+    const { dynamo, clients } = await setup();
+    cleanups.push(() => dynamo.close());
+    let hang = true;
+    // DynamoDB that accepts the request and never answers, until `hang` is off.
+    const doc = {
+      send: (command: unknown, options?: { abortSignal?: AbortSignal }) =>
+        hang
+          ? new Promise((_, reject) =>
+              options?.abortSignal?.addEventListener("abort", () => reject(new Error("aborted"))),
+            )
+          : clients.doc.send(command as QueryCommand, options),
+    } as unknown as typeof clients.doc;
+    const registry = new Registry();
+    const ledger = createUsageLedger({
+      doc,
+      table: table.name,
+      logger,
+      registry,
+      flushIntervalMs: 60_000,
+      maxBuffered: 1000,
+      writeTimeoutMs: 100,
+    });
+    ledger.record(record("a"), 1);
+    ledger.record(record("b"), 1);
+    const flushing = ledger.flush();
+    // In flight, the records still count as waiting (for the backlog gauge and a shutdown).
+    expect(ledger.backlog).toBe(2);
+    const started = performance.now();
+    await flushing;
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(ledger.backlog).toBe(2);
+    expect(
+      await registry.getSingleMetricAsString("strata_metering_ledger_write_failures_total"),
+    ).toMatch(/ 1$/m);
+    hang = false;
+    await ledger.flush();
+    expect(ledger.backlog).toBe(0);
+    expect((await items(clients.doc)).map((i) => i.requestId).sort()).toEqual(["a", "b"]);
+    await ledger.close(1000);
+  });
+
+  it("stops at its shutdown deadline while DynamoDB hangs, and counts what it could not write", async () => {
+    const doc = {
+      send: (_command: unknown, options?: { abortSignal?: AbortSignal }) =>
+        new Promise((_, reject) =>
+          options?.abortSignal?.addEventListener("abort", () => reject(new Error("aborted"))),
+        ),
+    } as unknown as ReturnType<typeof createDynamoClient>["doc"];
+    const registry = new Registry();
+    const ledger = createUsageLedger({
+      doc,
+      table: table.name,
+      logger,
+      registry,
+      flushIntervalMs: 60_000,
+      maxBuffered: 1000,
+      writeTimeoutMs: 60_000,
+    });
+    ledger.record(record("a"), 1);
+    void ledger.flush();
+    const started = performance.now();
+    await ledger.close(300);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(await registry.getSingleMetricAsString("strata_metering_ledger_lost_total")).toMatch(
+      / 1$/m,
+    );
+  });
 });

@@ -11,6 +11,12 @@ export interface UsageLedgerOptions {
   registry: Registry;
   flushIntervalMs: number;
   maxBuffered: number;
+  /**
+   * Longest wait for one BatchWriteItem, the SDK's retries included. Past it the batch counts as
+   * a failed write and stays buffered: a DynamoDB that hangs (no answer, no error) delays records
+   * like one that refuses, instead of wedging the writer and the shutdown drain. Default 5,000 ms.
+   */
+  writeTimeoutMs?: number;
 }
 
 /** Buffers usage records and writes them to DynamoDB in batches. */
@@ -22,7 +28,10 @@ export interface UsageLedger {
   record(record: UsageRecord, costMicros: number): boolean;
   /** Writes everything buffered now; resolves when written or when DynamoDB refused (kept for later). */
   flush(): Promise<void>;
-  /** Stops the timer and drains the buffer, trying until the deadline. */
+  /**
+   * Stops the timer and drains the buffer, trying until the deadline (a write still in flight
+   * then is abandoned); what is left is counted as lost.
+   */
   close(deadlineMs: number): Promise<void>;
   readonly backlog: number;
 }
@@ -83,14 +92,16 @@ function itemKey(item: Record<string, unknown>): string {
 
 /**
  * The usage ledger writer. Records are buffered (bounded) and written every flush interval in
- * batches of 25; items DynamoDB leaves unprocessed, and whole batches that fail, stay in the
- * buffer for the next flush, so a DynamoDB outage delays records instead of losing them. Only a
- * full buffer drops records, and every drop is counted. The buffer holds one item per request: a
- * request settled again before its item was written replaces it (BatchWriteItem refuses a batch
- * that names one key twice, and would keep refusing it).
+ * batches of 25; items DynamoDB leaves unprocessed, and whole batches that fail or time out, stay
+ * in the buffer for the next flush, so a DynamoDB outage delays records instead of losing them.
+ * A record leaves the buffer only once DynamoDB has taken it, so the backlog gauge and the
+ * shutdown count include the batch in flight. Only a full buffer, or a shutdown deadline, drops
+ * records, and every drop is counted. The buffer holds one item per request: a request settled
+ * again before its item was written replaces it (BatchWriteItem refuses a batch that names one key
+ * twice, and would keep refusing it).
  */
 export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
-  const { doc, table, logger, registry } = options;
+  const { doc, table, logger, registry, writeTimeoutMs = 5_000 } = options;
   const written = new Counter({
     name: "strata_metering_ledger_written_total",
     help: "Usage records written to the ledger.",
@@ -98,15 +109,15 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
   });
   const lost = new Counter({
     name: "strata_metering_ledger_lost_total",
-    help: "Usage records dropped because the ledger buffer was full.",
+    help: "Usage records dropped: the ledger buffer was full, or shutdown came before DynamoDB took them.",
     registers: [registry],
   });
   const failures = new Counter({
     name: "strata_metering_ledger_write_failures_total",
-    help: "Failed ledger batch writes (records kept for retry).",
+    help: "Failed or timed-out ledger batch writes (records kept for retry).",
     registers: [registry],
   });
-  let buffer = new Map<string, Record<string, unknown>>();
+  const buffer = new Map<string, Record<string, unknown>>();
   new Gauge({
     name: "strata_metering_ledger_backlog",
     help: "Usage records waiting to be written.",
@@ -116,15 +127,19 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
     },
   });
   let flushing: Promise<void> | undefined;
+  /** Aborted at close()'s deadline: a write in flight then ends at once. */
+  const stopping = new AbortController();
 
+  /** Writes one batch; returns the items DynamoDB left unprocessed, or undefined if it failed. */
   const writeBatch = async (
     items: Record<string, unknown>[],
-  ): Promise<Record<string, unknown>[]> => {
+  ): Promise<Record<string, unknown>[] | undefined> => {
     try {
       const result = await doc.send(
         new BatchWriteCommand({
           RequestItems: { [table]: items.map((Item) => ({ PutRequest: { Item } })) },
         }),
+        { abortSignal: AbortSignal.any([AbortSignal.timeout(writeTimeoutMs), stopping.signal]) },
       );
       const unprocessed = (result.UnprocessedItems?.[table] ?? []).flatMap((r) =>
         r.PutRequest?.Item ? [r.PutRequest.Item] : [],
@@ -134,22 +149,28 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
     } catch (err) {
       failures.inc();
       logger.warn({ err, records: items.length }, "ledger batch write failed; will retry");
-      return items;
+      return undefined;
     }
   };
 
   const flushOnce = async () => {
-    const pending = [...buffer.values()];
-    buffer = new Map();
-    const retry = new Map<string, Record<string, unknown>>();
-    for (let i = 0; i < pending.length; i += batchSize) {
-      for (const item of await writeBatch(pending.slice(i, i + batchSize)))
-        retry.set(itemKey(item), item);
+    // The keys buffered now; records arriving meanwhile wait for the next flush. Each item leaves
+    // the buffer once written, unless a newer record of its request replaced it meanwhile.
+    const keys = [...buffer.keys()];
+    for (let i = 0; i < keys.length && !stopping.signal.aborted; i += batchSize) {
+      const batch = keys.slice(i, i + batchSize).flatMap((key) => {
+        const item = buffer.get(key);
+        return item ? [{ key, item }] : [];
+      });
+      if (batch.length === 0) continue;
+      const unprocessed = await writeBatch(batch.map((x) => x.item));
+      // Failed or timed out: DynamoDB is down or hanging; the rest waits for the next flush
+      // rather than each batch waiting out its own timeout.
+      if (!unprocessed) return;
+      const left = new Set(unprocessed.map(itemKey));
+      for (const { key, item } of batch)
+        if (!left.has(key) && buffer.get(key) === item) buffer.delete(key);
     }
-    // Records that arrived meanwhile go after the retried ones, and replace a retried item of the
-    // same request (they are newer); order does not matter to the ledger.
-    for (const [key, item] of buffer) retry.set(key, item);
-    buffer = retry;
   };
 
   const flush = () => {
@@ -183,10 +204,13 @@ export function createUsageLedger(options: UsageLedgerOptions): UsageLedger {
     async close(deadlineMs) {
       clearInterval(timer);
       const deadline = Date.now() + deadlineMs;
+      const stop = setTimeout(() => stopping.abort(), deadlineMs);
       while (buffer.size > 0 && Date.now() < deadline) {
         await flush();
-        if (buffer.size > 0) await new Promise((r) => setTimeout(r, 200));
+        const wait = Math.min(200, deadline - Date.now());
+        if (buffer.size > 0 && wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
+      clearTimeout(stop);
       if (buffer.size > 0) {
         lost.inc(buffer.size);
         logger.error(

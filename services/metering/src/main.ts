@@ -26,6 +26,7 @@ const ledger = createUsageLedger({
   registry,
   flushIntervalMs: config.STRATA_LEDGER_FLUSH_MS,
   maxBuffered: config.STRATA_LEDGER_BUFFER_MAX,
+  writeTimeoutMs: config.STRATA_LEDGER_WRITE_TIMEOUT_MS,
 });
 const store = await limitStoreFromConfig(config, logger);
 const limiter = createLimiter({

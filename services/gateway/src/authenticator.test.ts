@@ -1,0 +1,158 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { StrataError, toConnectError } from "@strata/errors";
+import { createLogger } from "@strata/platform";
+import {
+  AuthService,
+  VerifyKeyResponseSchema,
+  WatchRevocationsResponseSchema,
+} from "@strata/proto";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { createAuthenticator } from "./authenticator.ts";
+
+const logger = createLogger({ service: "gateway", level: "silent" });
+
+/** What auth does with the next VerifyKey call: answer, fail like a transport, or hang. */
+type Behaviour = "answer" | "unavailable" | "reset" | "cancelled" | "hang" | "refuse";
+
+function setup(maxTtlMs = 10_000, unwatchedTtlMs = maxTtlMs) {
+  let behaviour: Behaviour = "answer";
+  let calls = 0;
+  let endStream: (() => void) | undefined;
+  const transport = createRouterTransport(({ service }) => {
+    service(AuthService, {
+      async verifyKey(_req, ctx) {
+        calls++;
+        switch (behaviour) {
+          case "answer":
+            return create(VerifyKeyResponseSchema, {
+              principal: { tenantId: "acme", keyId: "k1" },
+              cacheTtlMs: 10_000,
+            });
+          case "unavailable":
+            throw new ConnectError("connect ECONNREFUSED", Code.Unavailable);
+          case "reset":
+            throw new ConnectError("read ECONNRESET", Code.Aborted);
+          case "cancelled":
+            // What a session dying under the call looks like (an HTTP/2 CANCEL reset).
+            throw new ConnectError("http/2 stream closed with error code CANCEL", Code.Canceled);
+          case "hang":
+            return new Promise((_, reject) =>
+              ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)),
+            );
+          case "refuse":
+            throw toConnectError(new StrataError("unauthenticated", "Incorrect API key provided."));
+        }
+      },
+      async *watchRevocations(_req, ctx) {
+        if (behaviour !== "answer")
+          throw new ConnectError("connect ECONNREFUSED", Code.Unavailable);
+        yield create(WatchRevocationsResponseSchema, { event: { case: "heartbeat", value: true } });
+        await new Promise<void>((resolve) => {
+          endStream = resolve;
+          ctx.signal.addEventListener("abort", () => resolve());
+        });
+        throw new ConnectError("read ECONNRESET", Code.Unavailable);
+      },
+      async recordEvents() {
+        return {};
+      },
+    });
+  });
+  const registry = new Registry();
+  const authenticator = createAuthenticator({
+    auth: createClient(AuthService, transport),
+    logger,
+    registry,
+    timeoutMs: 100,
+    maxTtlMs,
+    negativeTtlMs: 0,
+    unwatchedTtlMs,
+  });
+  const watching = async () =>
+    (await registry.getSingleMetric("strata_gateway_revocation_watch_up")?.get())?.values[0]
+      ?.value === 1;
+  const unreachable = async () =>
+    (await registry.getSingleMetric("strata_gateway_auth_unreachable_total")?.get())?.values[0]
+      ?.value ?? 0;
+  return {
+    authenticator,
+    unreachable,
+    set: (next: Behaviour) => {
+      behaviour = next;
+    },
+    calls: () => calls,
+    watching,
+    /** Ends the revocation stream as a dying auth would. */
+    endStream: () => endStream?.(),
+  };
+}
+
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+
+describe("authenticator when auth does not answer", () => {
+  it.each([
+    ["refuses connections", "unavailable"],
+    ["resets the connection", "reset"],
+    ["dies under the call", "cancelled"],
+    ["hangs past the deadline", "hang"],
+  ] as const)("answers upstream_unavailable with retry-after when auth %s", async (_, how) => {
+    const { authenticator, set, unreachable } = setup();
+    set(how);
+    const started = performance.now();
+    const error = await failure(authenticator.authenticate("Bearer sk-strata-x", "10.0.0.1"));
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(error).toBeInstanceOf(StrataError);
+    expect(error).toMatchObject({ reason: "upstream_unavailable", retryAfterMs: 1_000 });
+    expect(await unreachable()).toBe(1);
+  });
+
+  it("passes auth's own refusal through, and does not count it as an outage", async () => {
+    const { authenticator, set, unreachable } = setup();
+    set("refuse");
+    expect(await failure(authenticator.authenticate("Bearer sk-strata-x", ""))).toMatchObject({
+      reason: "unauthenticated",
+    });
+    expect(await unreachable()).toBe(0);
+  });
+
+  it("keeps serving a verified key from its cache until its lifetime ends, without asking auth", async () => {
+    const { authenticator, set, calls } = setup(300);
+    const caller = await authenticator.authenticate("Bearer sk-strata-ok", "");
+    set("unavailable");
+    expect(await authenticator.authenticate("Bearer sk-strata-ok", "")).toEqual(caller);
+    expect(calls()).toBe(1);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(await failure(authenticator.authenticate("Bearer sk-strata-ok", ""))).toMatchObject({
+      reason: "upstream_unavailable",
+    });
+  });
+
+  it("cuts every cached entry to the unwatched lifetime when the revocation stream is lost", async () => {
+    const { authenticator, set, watching, endStream } = setup(10_000, 200);
+    authenticator.watch();
+    try {
+      for (let i = 0; i < 100 && !(await watching()); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(await watching()).toBe(true);
+      // Cached for 10 s while the stream is up.
+      await authenticator.authenticate("Bearer sk-strata-ok", "");
+      set("unavailable");
+      endStream();
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await watching()).toBe(false);
+      await authenticator.authenticate("Bearer sk-strata-ok", "");
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await failure(authenticator.authenticate("Bearer sk-strata-ok", ""))).toMatchObject({
+        reason: "upstream_unavailable",
+      });
+    } finally {
+      authenticator.close();
+    }
+  });
+});
