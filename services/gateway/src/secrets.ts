@@ -145,7 +145,25 @@ export function findSecrets(text: string): SecretMatch[] {
     kept.push({ type, start, end });
     until = end;
   }
-  return kept;
+  if (kept.length === 0) return kept;
+  // Once the matches are replaced, the text between them stands alone: a credential that failed
+  // to match only because more key characters followed it (now gone) must be found too, or the
+  // redacted text would still hold a credential. Each gap is shorter than the text: this ends.
+  const withGaps: SecretMatch[] = [];
+  let from = 0;
+  for (const m of [
+    ...kept,
+    { type: kept[0]?.type ?? "jwt", start: text.length, end: text.length },
+  ]) {
+    if (m.start > from) {
+      for (const inner of findSecrets(text.slice(from, m.start))) {
+        withGaps.push({ type: inner.type, start: inner.start + from, end: inner.end + from });
+      }
+    }
+    if (m.start < text.length) withGaps.push(m);
+    from = m.end;
+  }
+  return withGaps;
 }
 
 /** The placeholder that replaces a credential of this type. */
