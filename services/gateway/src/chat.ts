@@ -52,11 +52,7 @@ function estimatePromptTokens(request: ChatCompletionRequest): number {
 async function fetchImages(deps: GatewayDeps, ctx: RequestContext, request: ChatCompletionRequest) {
   const urls = remoteImageUrls(request);
   if (urls.length === 0 || !deps.imageFetcher) return undefined;
-  const fetcher = deps.imageFetcher;
-  const images = await Promise.all(
-    urls.map(async (url: string) => [url, await fetcher.fetch(url, ctx.signal)] as const),
-  );
-  return new Map(images);
+  return deps.imageFetcher.fetchAll(urls, ctx.signal);
 }
 
 /** Response header of a non-streamed answer from which tool calls were removed: how many. */

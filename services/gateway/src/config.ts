@@ -54,6 +54,10 @@ const schema = z.object({
    */
   STRATA_REMOTE_IMAGES: z.enum(["fetch", "reject"]).default("fetch"),
   STRATA_REMOTE_IMAGE_MAX_BYTES: positiveInt(10 * 1024 * 1024),
+  /** Most distinct remote image URLs per request (Bedrock takes at most 20 images). */
+  STRATA_REMOTE_IMAGE_MAX_COUNT: positiveInt(20),
+  /** Most bytes of remote images per request, all together. */
+  STRATA_REMOTE_IMAGE_MAX_TOTAL_BYTES: positiveInt(40 * 1024 * 1024),
   STRATA_REMOTE_IMAGE_TIMEOUT_MS: positiveInt(5_000),
 });
 

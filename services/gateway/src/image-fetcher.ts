@@ -12,12 +12,26 @@ export interface FetchedImage {
 
 /** Downloads remote images named in chat messages. */
 export interface ImageFetcher {
+  /** One image, at most the fetcher's per-image limit. */
   fetch(url: string, signal: AbortSignal): Promise<FetchedImage>;
+  /**
+   * Every image of one request, by URL: at most `maxImages` distinct URLs and `maxTotalBytes`
+   * together (400 `invalid_image_url` beyond), downloaded a few at a time, so one request cannot
+   * hold hundreds of megabytes or hundreds of connections.
+   */
+  fetchAll(urls: readonly string[], signal: AbortSignal): Promise<Map<string, FetchedImage>>;
 }
 
 /** Options of createImageFetcher. */
 export interface ImageFetcherOptions {
+  /** Largest image. */
   maxBytes: number;
+  /** Most distinct remote images per request; default 20 (Bedrock's own per-request limit). */
+  maxImages?: number;
+  /** Most bytes of remote images per request, all together; default 4 × maxBytes. */
+  maxTotalBytes?: number;
+  /** Downloads in flight per request; default 4. */
+  concurrency?: number;
   timeoutMs: number;
   /** Which resolved addresses may be contacted; default: public unicast addresses only. */
   isAddressAllowed?: (address: string) => boolean;
@@ -102,7 +116,10 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
  * JPEG, GIF or WebP. Every refusal is a 400 that names the URL.
  */
 export function createImageFetcher({
-  maxBytes,
+  maxBytes: maxImageBytes,
+  maxImages = 20,
+  maxTotalBytes = 4 * maxImageBytes,
+  concurrency = 4,
   timeoutMs,
   isAddressAllowed = isPublicAddress,
   ca,
@@ -138,82 +155,119 @@ export function createImageFetcher({
     });
   };
 
-  return {
-    fetch(url, signal) {
-      let parsed: URL;
-      try {
-        parsed = new URL(url);
-      } catch {
-        return Promise.reject(refuse(url, "it is not a valid URL."));
-      }
-      if (parsed.protocol !== "https:")
-        return Promise.reject(refuse(url, "only https URLs are fetched."));
-      const host = parsed.hostname.replace(/^\[|\]$/g, "");
-      if (isIP(host) && !isAddressAllowed(host)) {
-        return Promise.reject(refuse(url, "the address is not public."));
-      }
-      return new Promise<FetchedImage>((resolve, reject) => {
-        const timeout = AbortSignal.timeout(timeoutMs);
-        const req = httpsRequest(parsed, {
-          method: "GET",
-          lookup: safeLookup as never,
-          signal: AbortSignal.any([signal, timeout]),
-          headers: {
-            accept: "image/png,image/jpeg,image/gif,image/webp",
-            "user-agent": "strata-gateway",
-          },
-          ...(ca ? { ca } : {}),
-        });
-        req.on("error", (err: NodeJS.ErrnoException) => {
-          if (timeout.aborted)
-            reject(refuse(url, `the download took longer than ${timeoutMs} ms.`));
-          else if (signal.aborted) reject(err);
-          else if (err.code === "EADDRNOTALLOWED")
-            reject(refuse(url, "the host resolves to a non-public address."));
-          else reject(refuse(url, "the download failed."));
-        });
-        req.on("response", (res) => {
-          if (res.statusCode !== 200) {
-            res.resume();
-            reject(
-              refuse(
-                url,
-                `the server answered HTTP ${res.statusCode} (redirects are not followed).`,
-              ),
-            );
-            return;
-          }
-          if (Number(res.headers["content-length"] ?? 0) > maxBytes) {
-            req.destroy();
-            reject(refuse(url, `the image is larger than ${maxBytes} bytes.`));
-            return;
-          }
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on("data", (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > maxBytes) {
-              req.destroy();
-              reject(refuse(url, `the image is larger than ${maxBytes} bytes.`));
-              return;
-            }
-            chunks.push(chunk);
-          });
-          res.on("end", () => {
-            const data = Buffer.concat(chunks, size);
-            const format = sniffImageFormat(data);
-            if (format === undefined)
-              reject(refuse(url, "it is not a PNG, JPEG, GIF or WebP image."));
-            else
-              resolve({
-                format,
-                data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-              });
-          });
-          res.on("error", () => reject(refuse(url, "the download failed.")));
-        });
-        req.end();
+  /**
+   * One download; with `shared`, the bytes it receives are also taken from that request-wide
+   * allowance, and it is refused as soon as the allowance runs out.
+   */
+  const fetchOne = (url: string, signal: AbortSignal, shared?: { remaining: number }) => {
+    const maxBytes = maxImageBytes;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return Promise.reject(refuse(url, "it is not a valid URL."));
+    }
+    if (parsed.protocol !== "https:")
+      return Promise.reject(refuse(url, "only https URLs are fetched."));
+    const host = parsed.hostname.replace(/^\[|\]$/g, "");
+    if (isIP(host) && !isAddressAllowed(host)) {
+      return Promise.reject(refuse(url, "the address is not public."));
+    }
+    return new Promise<FetchedImage>((resolve, reject) => {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const req = httpsRequest(parsed, {
+        method: "GET",
+        lookup: safeLookup as never,
+        signal: AbortSignal.any([signal, timeout]),
+        headers: {
+          accept: "image/png,image/jpeg,image/gif,image/webp",
+          "user-agent": "strata-gateway",
+        },
+        ...(ca ? { ca } : {}),
       });
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        if (timeout.aborted) reject(refuse(url, `the download took longer than ${timeoutMs} ms.`));
+        else if (signal.aborted) reject(err);
+        else if (err.code === "EADDRNOTALLOWED")
+          reject(refuse(url, "the host resolves to a non-public address."));
+        else reject(refuse(url, "the download failed."));
+      });
+      req.on("response", (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(
+            refuse(url, `the server answered HTTP ${res.statusCode} (redirects are not followed).`),
+          );
+          return;
+        }
+        const tooLarge = `the image is larger than ${maxBytes} bytes.`;
+        const tooMuch = `the remote images of this request are larger than ${maxTotalBytes} bytes together.`;
+        const declared = Number(res.headers["content-length"] ?? 0);
+        if (declared > maxBytes || (shared && declared > shared.remaining)) {
+          req.destroy();
+          reject(refuse(url, declared > maxBytes ? tooLarge : tooMuch));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (shared) shared.remaining -= chunk.length;
+          if (size > maxBytes || (shared && shared.remaining < 0)) {
+            req.destroy();
+            reject(refuse(url, size > maxBytes ? tooLarge : tooMuch));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on("end", () => {
+          const data = Buffer.concat(chunks, size);
+          const format = sniffImageFormat(data);
+          if (format === undefined)
+            reject(refuse(url, "it is not a PNG, JPEG, GIF or WebP image."));
+          else
+            resolve({
+              format,
+              data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+            });
+        });
+        res.on("error", () => reject(refuse(url, "the download failed.")));
+      });
+      req.end();
+    });
+  };
+
+  return {
+    fetch: (url, signal) => fetchOne(url, signal),
+    async fetchAll(urls, signal) {
+      const unique = [...new Set(urls)];
+      if (unique.length > maxImages) {
+        throw invalidRequest(
+          "messages",
+          `At most ${maxImages} remote image URLs are fetched per request; send the others as data URLs.`,
+          "invalid_image_url",
+        );
+      }
+      const images = new Map<string, FetchedImage>();
+      const shared = { remaining: maxTotalBytes };
+      const failed = new AbortController();
+      const both = AbortSignal.any([signal, failed.signal]);
+      let next = 0;
+      const worker = async () => {
+        while (next < unique.length) {
+          const url = unique[next++] as string;
+          images.set(url, await fetchOne(url, both, shared));
+        }
+      };
+      const workers = Array.from({ length: Math.min(concurrency, unique.length) }, worker);
+      try {
+        await Promise.all(workers);
+      } catch (error) {
+        failed.abort();
+        await Promise.allSettled(workers);
+        throw error;
+      }
+      return images;
     },
   };
 }

@@ -78,6 +78,8 @@ const server = await createGatewayServer({
     config.STRATA_REMOTE_IMAGES === "fetch"
       ? createImageFetcher({
           maxBytes: config.STRATA_REMOTE_IMAGE_MAX_BYTES,
+          maxImages: config.STRATA_REMOTE_IMAGE_MAX_COUNT,
+          maxTotalBytes: config.STRATA_REMOTE_IMAGE_MAX_TOTAL_BYTES,
           timeoutMs: config.STRATA_REMOTE_IMAGE_TIMEOUT_MS,
         })
       : undefined,
