@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import { connect } from "node:net";
 import OpenAI from "openai";
 import { describe, expect, inject, it } from "vitest";
 import { admin, emulatorRequests, eventually, marker, newTenantKey, openai } from "./support.ts";
@@ -116,6 +118,37 @@ describe("errors in OpenAI's envelope", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
       "request_too_large",
     );
+  });
+
+  it("answers 408 in OpenAI's envelope to a body that trickles in, and closes the connection", async () => {
+    const { hostname, port } = new URL(inject("gatewayUrl"));
+    const socket = connect(Number(port), hostname);
+    await once(socket, "connect");
+    socket.write(
+      [
+        "POST /v1/chat/completions HTTP/1.1",
+        `host: ${hostname}`,
+        `authorization: Bearer ${inject("apiKey")}`,
+        "content-type: application/json",
+        "content-length: 1000",
+        "",
+        '{"model":"claude-3-haiku",',
+      ].join("\r\n"),
+    );
+    const started = Date.now();
+    let raw = "";
+    socket.on("data", (chunk: Buffer) => {
+      raw += chunk.toString("utf8");
+    });
+    await once(socket, "close");
+    // STRATA_BODY_TIMEOUT_MS is 3000 in the integration stack.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_500);
+    expect(raw).toMatch(/^HTTP\/1\.1 408 /);
+    expect(raw.toLowerCase()).toContain("connection: close");
+    const body = JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4)) as {
+      error: Record<string, unknown>;
+    };
+    expect(body.error).toMatchObject({ type: "invalid_request_error", code: "request_timeout" });
   });
 
   it("answers 400 for a body that is not JSON", async () => {

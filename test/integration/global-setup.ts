@@ -36,7 +36,11 @@ export default async function setup(project: TestProject) {
       // breaker opened by one test would fail another's request. Breakers are tested on a stack
       // of their own (resilience.test.ts).
       inference: { STRATA_BREAKER_FAILURES: "1000000" },
-      gateway: { STRATA_SSE_KEEPALIVE_MS: "250", STRATA_MAX_BODY_BYTES: String(2 * 1024 * 1024) },
+      gateway: {
+        STRATA_SSE_KEEPALIVE_MS: "250",
+        STRATA_MAX_BODY_BYTES: String(2 * 1024 * 1024),
+        STRATA_BODY_TIMEOUT_MS: "3000",
+      },
     },
   });
   if (!stack.apiKey || !stack.emulatorUrl)

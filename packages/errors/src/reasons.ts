@@ -13,6 +13,7 @@ export type Reason =
   | "not_found"
   | "already_exists"
   | "payload_too_large"
+  | "request_timeout"
   | "rate_limited"
   | "quota_exceeded"
   | "cancelled"
@@ -90,6 +91,13 @@ export const reasonMappings = {
     type: "invalid_request_error",
     code: "request_too_large",
     genericMessage: "The request body is too large.",
+  },
+  request_timeout: {
+    grpc: Code.DeadlineExceeded,
+    http: 408,
+    type: "invalid_request_error",
+    code: "request_timeout",
+    genericMessage: "The request body did not arrive in time.",
   },
   rate_limited: {
     grpc: Code.ResourceExhausted,

@@ -10,6 +10,8 @@ const schema = z.object({
   STRATA_METERING_URL: serviceUrl.default("http://127.0.0.1:50054"),
   /** Largest accepted request body; larger bodies get a 413. Images arrive inline, hence 20 MiB. */
   STRATA_MAX_BODY_BYTES: positiveInt(20 * 1024 * 1024),
+  /** Longest time a request body may take to arrive once its headers have (408 beyond). */
+  STRATA_BODY_TIMEOUT_MS: positiveInt(60_000),
   /** SSE comment sent after this much silence on a stream, so proxies keep the connection. */
   STRATA_SSE_KEEPALIVE_MS: positiveInt(15_000),
   /** Deadline of a whole chat or embeddings call through inference. */

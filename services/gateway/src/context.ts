@@ -31,6 +31,8 @@ export interface GatewayDeps {
   /** What to do when metering cannot be reached: admit without limits, or refuse with 503. */
   meteringFailMode: "open" | "closed";
   maxBodyBytes: number;
+  /** Longest time a request body may take to arrive (408 beyond); default 60 s. */
+  bodyTimeoutMs?: number | undefined;
 
   keepaliveMs: number;
   upstreamTimeoutMs: number;

@@ -14,7 +14,11 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * silently replaced, which would change the prompt), and malformed JSON. A client that goes away
  * while sending is `cancelled`.
  */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+export async function readJsonBody(
+  req: IncomingMessage,
+  limit: number,
+  timeoutMs = 60_000,
+): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
   const tooLarge = () =>
     new StrataError(
@@ -37,7 +41,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  try {
+  const read = (async () => {
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > limit) {
@@ -46,9 +50,30 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
       }
       chunks.push(chunk);
     }
+  })();
+  // A body that trickles in (a slow or malicious client) must not hold a connection and its
+  // buffers forever: 408, and the connection is closed after the answer.
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new StrataError(
+            "request_timeout",
+            `The request body did not arrive within ${timeoutMs} ms.`,
+          ),
+        ),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([read, timedOut]);
   } catch (error) {
+    read.catch(() => {});
     if (error instanceof StrataError) throw error;
     throw new StrataError("cancelled", "The client closed the connection.", { cause: error });
+  } finally {
+    clearTimeout(timer);
   }
   if (size === 0) {
     throw invalidRequest(undefined, "The request body is empty. Send a JSON object.");

@@ -84,6 +84,7 @@ const server = await createGatewayServer({
         })
       : undefined,
   maxBodyBytes: config.STRATA_MAX_BODY_BYTES,
+  bodyTimeoutMs: config.STRATA_BODY_TIMEOUT_MS,
   meteringFailMode: config.STRATA_METERING_FAIL_MODE,
 
   keepaliveMs: config.STRATA_SSE_KEEPALIVE_MS,

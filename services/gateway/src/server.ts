@@ -175,7 +175,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
         );
       }
       if (matched.method === "POST") {
-        const body = await readJsonBody(req, deps.maxBodyBytes);
+        const body = await readJsonBody(req, deps.maxBodyBytes, deps.bodyTimeoutMs);
         await matched.handle(shared, ctx, body);
       } else {
         req.resume();
@@ -187,6 +187,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       span.setAttributes({ "strata.error.reason": strata.reason });
       if (strata.reason === "internal")
         log.error({ err: strata.cause ?? strata }, "request failed");
+      // The rest of a body that did not arrive in time is not worth waiting for.
+      if (strata.reason === "request_timeout") res.setHeader("connection", "close");
       if (!abort.signal.aborted) sendError(res, strata);
     } finally {
       const durationMs = performance.now() - startedAt;
