@@ -30,6 +30,7 @@ const euPrice = {
   inputPerMillionMicros: micro.price.inputPerMillionMicros * 2,
   outputPerMillionMicros: micro.price.outputPerMillionMicros * 2,
   cacheReadPerMillionMicros: 0,
+  cacheWritePerMillionMicros: 0,
 };
 const catalog: CatalogEntry[] = [
   ...defaultCatalogEntries,

@@ -45,6 +45,7 @@ export function tokenPrice(model: Model): TokenPrice | undefined {
       inputPerMillionMicros: model.price.inputPerMillionMicros,
       outputPerMillionMicros: model.price.outputPerMillionMicros,
       cacheReadPerMillionMicros: model.price.cacheReadPerMillionMicros,
+      cacheWritePerMillionMicros: model.price.cacheWritePerMillionMicros,
     })
   );
 }

@@ -85,7 +85,8 @@ export type LimitName = "rpm" | "tpm" | "concurrency" | "budget_tokens" | "budge
 
 /** What the limiter remembers per reservation: what Settle must correct. */
 interface ReservationRecord {
-  price: { i: number; o: number; c: number };
+  /** `w` is absent in records written before cache writes were priced. */
+  price: { i: number; o: number; c: number; w?: number };
   /** Token buckets drawn: to refund or charge the difference to the real usage. */
   tokens: Array<{ key: string; perMinute: number; reserved: number }>;
   slots: string[];
@@ -249,6 +250,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
         i: price?.inputPerMillionMicros ?? 0,
         o: price?.outputPerMillionMicros ?? 0,
         c: price?.cacheReadPerMillionMicros ?? 0,
+        w: price?.cacheWritePerMillionMicros ?? 0,
       },
       tokens: [],
       slots: [],
@@ -491,6 +493,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
         input: usage.inputTokens,
         output: usage.outputTokens,
         cacheRead: usage.cacheReadInputTokens,
+        cacheWrite: usage.cacheWriteInputTokens,
       };
       // Counted once per request, like strata_metering_tokens_total: a repeat is not counted.
       const settled = (result: SettleResult, cost: number): Settled => {
@@ -544,6 +547,7 @@ function priceOf(p: ReservationRecord["price"]): PriceMicros {
     inputPerMillionMicros: p.i,
     outputPerMillionMicros: p.o,
     cacheReadPerMillionMicros: p.c,
+    cacheWritePerMillionMicros: p.w ?? 0,
   };
 }
 

@@ -67,6 +67,13 @@ export declare type ModelPrice = Message<"strata.inference.v1.ModelPrice"> & {
    * @generated from field: uint32 cache_read_per_million_micros = 3;
    */
   cacheReadPerMillionMicros: number;
+
+  /**
+   * Input tokens written to the prompt cache (Anthropic models charge a premium for them).
+   *
+   * @generated from field: uint32 cache_write_per_million_micros = 4;
+   */
+  cacheWritePerMillionMicros: number;
 };
 
 /**

@@ -103,6 +103,11 @@ export declare type TokenPrice = Message<"strata.metering.v1.TokenPrice"> & {
    * @generated from field: uint32 cache_read_per_million_micros = 3;
    */
   cacheReadPerMillionMicros: number;
+
+  /**
+   * @generated from field: uint32 cache_write_per_million_micros = 4;
+   */
+  cacheWritePerMillionMicros: number;
 };
 
 /**
