@@ -29,6 +29,10 @@ export function createDynamoClient({
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
+  // The SDK's logger middleware filters every item read and written for a log line that its
+  // default logger then discards; the services log their own, without the items.
+  client.middlewareStack.remove("loggerMiddleware");
+  doc.middlewareStack.remove("loggerMiddleware");
   return { client, doc };
 }
 

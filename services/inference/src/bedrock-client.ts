@@ -75,7 +75,7 @@ export function createBedrockClient({
   credentials = "default-chain",
   requestHandler = createBedrockRequestHandler(),
 }: BedrockClientOptions): BedrockRuntimeClient {
-  return new BedrockRuntimeClient({
+  const client = new BedrockRuntimeClient({
     region,
     maxAttempts,
     requestHandler,
@@ -86,4 +86,9 @@ export function createBedrockClient({
         ? { credentials }
         : {}),
   });
+  // The SDK's logger middleware copies every input and output through its sensitive-data filter
+  // on each call even when nothing logs them (its default logger discards): a walk over the
+  // whole prompt and answer per call. The service logs calls itself, without their content.
+  client.middlewareStack.remove("loggerMiddleware");
+  return client;
 }
