@@ -12,8 +12,9 @@ import { AdmitRequestSchema, MeteringService } from "@strata/proto";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UsageLedger } from "../../services/metering/src/ledger.ts";
+import { settledMarkTtlMs } from "../../services/metering/src/limit-store.ts";
 import { createLimiter, type FailMode } from "../../services/metering/src/limiter.ts";
-import { describeLimiterCases } from "../../services/metering/src/limiter-cases.ts";
+import { describeLimiterCases, limiterHarness } from "../../services/metering/src/limiter-cases.ts";
 import {
   createRedisLimitStore,
   type RedisLimitStore,
@@ -140,6 +141,19 @@ describe("redis limit store", () => {
   describeLimiterCases("redis", () => {
     if (!shared) throw new Error("redis store not started");
     return shared;
+  });
+
+  it("keeps a settled reservation's mark for at most settledMarkTtlMs, not the reservation's hour", async () => {
+    if (!shared) throw new Error("redis store not started");
+    const h = limiterHarness(shared, Date.now());
+    await h.admit({ requestId: "r-ttl", tenantLimits: { rate: { tokensPerMinute: 100_000 } } });
+    const key = `strata:{${encodeURIComponent(h.tenant)}}:res:r-ttl`;
+    const ttl = () =>
+      Number(execFileSync("redis-cli", ["-p", String(port), "PTTL", key], { encoding: "utf8" }));
+    expect(ttl()).toBeGreaterThan(settledMarkTtlMs);
+    expect(await h.settle("r-ttl", { input: 10, output: 10 })).toBe("settled");
+    expect(ttl()).toBeGreaterThan(0);
+    expect(ttl()).toBeLessThanOrEqual(settledMarkTtlMs);
   });
 });
 

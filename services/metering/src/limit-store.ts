@@ -13,8 +13,11 @@
 export interface LimitStore {
   /** Evaluates a plan and, if every check passes, commits it and remembers the reservation. */
   admit(plan: AdmitPlan): Promise<AdmitOutcome>;
-  /** The reservation stored at admission, "settled" once settled, undefined when unknown/expired. */
-  reservation(recordKey: string): Promise<ReservationLookup>;
+  /**
+   * The reservation stored at admission, "settled" once settled, undefined when unknown/expired
+   * (at `nowMs`, the caller's clock, for stores that keep time themselves; Redis uses its own).
+   */
+  reservation(recordKey: string, nowMs: number): Promise<ReservationLookup>;
   /** Applies a settlement once: a reservation already settled (or unknown) changes nothing. */
   settle(plan: SettlePlan): Promise<SettleOutcome>;
   close(): Promise<void>;
@@ -88,6 +91,16 @@ export interface AdmitOutcome {
 
 /** What a settled reservation's record becomes: settling it again changes nothing. */
 export const settledMark = "settled";
+
+/**
+ * How long a settled mark is kept (at most; never longer than the reservation would have been).
+ * It only has to outlive a settlement's retries (the gateway retries for seconds, or for as long
+ * as metering is unreachable, when the first attempt never arrived); kept for the reservation's
+ * whole TTL (an hour) it would hold one key per request, 3.6 million at 1,000 requests/s. A
+ * settlement arriving after it is gone is `unknown`: its usage is still written to the ledger
+ * (priced from the settlement), only the limits are not corrected twice.
+ */
+export const settledMarkTtlMs = 10 * 60_000;
 
 /** What the store remembers of a reservation id. */
 export type ReservationLookup =

@@ -4,9 +4,9 @@ import { createLogger } from "@strata/platform";
 import { AdmitRequestSchema, BudgetPeriod, SettlementSchema } from "@strata/proto";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import type { LimitStore } from "./limit-store.ts";
+import { type LimitStore, settledMarkTtlMs } from "./limit-store.ts";
 import { createLimiter, formatWait, mergeModelRules } from "./limiter.ts";
-import { describeLimiterCases } from "./limiter-cases.ts";
+import { describeLimiterCases, limiterHarness } from "./limiter-cases.ts";
 import { createMemoryLimitStore } from "./memory-limit-store.ts";
 
 const memory = createMemoryLimitStore();
@@ -128,5 +128,19 @@ describe("mergeModelRules", () => {
     expect(
       mergeModelRules([rule("*", 10, 500), rule("c3", 3)] as never, ["claude-3", "c3"]),
     ).toEqual({ requestsPerMinute: 3, tokensPerMinute: 500, maxConcurrentRequests: 0 });
+  });
+});
+
+describe("settled marks", () => {
+  it("keeps a settled reservation's mark for settledMarkTtlMs, not its whole TTL", async () => {
+    const h = limiterHarness(createMemoryLimitStore());
+    const limits = { tenantLimits: { rate: { tokensPerMinute: 100_000 } } };
+    await h.admit({ ...limits, requestId: "r1" });
+    expect(await h.settle("r1", { input: 10, output: 10 })).toBe("settled");
+    h.advance(settledMarkTtlMs - 1);
+    expect(await h.settle("r1", { input: 10, output: 10 })).toBe("already_settled");
+    h.advance(2);
+    // Forgotten: a very late repeat is "unknown" (ledger still written, limits not touched).
+    expect(await h.settle("r1", { input: 10, output: 10 })).toBe("unknown");
   });
 });

@@ -503,7 +503,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
       const key = recordKey(tenant, id);
       let cost = costMicros(price, counts);
       try {
-        const found = await store.reservation(key);
+        const found = await store.reservation(key, clock());
         if (!found) return settled("unknown", cost);
         if (found.state === "settled") return settled("already_settled", cost);
         const record = JSON.parse(found.record) as ReservationRecord;

@@ -7,6 +7,7 @@ import {
   type SettleOutcome,
   type SettlePlan,
   settledMark,
+  settledMarkTtlMs,
 } from "./limit-store.ts";
 import { type BucketState, bucketLevel, bucketTtlMs, unitsPerToken } from "./token-bucket.ts";
 
@@ -164,9 +165,8 @@ export function createMemoryLimitStore(): LimitStore {
       };
     },
 
-    async reservation(recordKey: string): Promise<ReservationLookup> {
-      // Expiry is judged at the next admit/settle with the caller's clock; here we only read.
-      const entry = records.get(recordKey);
+    async reservation(recordKey: string, nowMs: number): Promise<ReservationLookup> {
+      const entry = live(records, recordKey, nowMs);
       if (!entry) return undefined;
       return entry.value === settledMark
         ? { state: "settled" }
@@ -181,6 +181,7 @@ export function createMemoryLimitStore(): LimitStore {
         return { applied: false, slots: [], budgets: [] };
       }
       record.value = settledMark;
+      record.expiresAtMs = Math.min(record.expiresAtMs, now + settledMarkTtlMs);
       for (const { key, perMinute, refund } of plan.buckets) {
         const units = Math.min(
           perMinute * unitsPerToken,

@@ -9,6 +9,7 @@ import {
   type SettleOutcome,
   type SettlePlan,
   settledMark,
+  settledMarkTtlMs,
 } from "./limit-store.ts";
 
 /** Options of createRedisLimitStore. */
@@ -167,7 +168,9 @@ local nb, ns, ng = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local record = redis.call("GET", KEYS[1])
 if not record then return { -1 } end
 if record == "${settledMark}" then return { 0 } end
-redis.call("SET", KEYS[1], "${settledMark}", "KEEPTTL")
+local left = redis.call("PTTL", KEYS[1])
+if left < 0 or left > ${settledMarkTtlMs} then left = ${settledMarkTtlMs} end
+redis.call("SET", KEYS[1], "${settledMark}", "PX", left)
 local out = { 1 }
 local a, k = 6, 2
 for i = 1, nb do
