@@ -1,149 +1,438 @@
-// Strata's added latency, measured side by side against calling the Bedrock emulator directly.
-// Both paths use the same HTTP client (Node's fetch) and the same emulator; the difference is the
-// gateway → auth (cached) → metering → inference → emulator path with metrics and usage settlement
-// on. Prints p50/p99 for sequential and concurrent calls, time to first token for streams,
-// throughput, and the ratios. Loopback only; stops by itself.
-import { startStack } from "@strata/devstack";
+// Side-by-side benchmark, in one run against one Bedrock emulator process: calling the emulator
+// directly (the floor), Strata (auth, limits, metering and metrics on), the Portkey OSS gateway
+// and the LiteLLM proxy. Measures non-streaming latency sequentially and at a fixed concurrency,
+// time to first token of streams, throughput at saturation and the gateways' memory, in several
+// rounds whose path order rotates so that drift affects every path alike; prints each figure as
+// median [min, max] over the rounds, then ratios. A peer that is not installed is skipped with the
+// reason; a path's failed requests are counted and shown, never timed. Loopback only; stops by
+// itself. See docs/performance.md.
+import { rmSync } from "node:fs";
+import { listFromEnv, positiveFromEnv } from "./env.ts";
+import {
+  type Batch,
+  type CallOptions,
+  firstTokenOutcome,
+  runBatch,
+  timeCompletion,
+  timeStream,
+} from "./load.ts";
+import { describeMachine, loadNow } from "./machine.ts";
+import {
+  type BenchPath,
+  directPath,
+  type EmulatorProcess,
+  type PathName,
+  type Skipped,
+  scratchDir,
+  startEmulator,
+  startLiteLlm,
+  startPortkey,
+  startStrata,
+} from "./paths.ts";
+import {
+  fmt,
+  fmtSpread,
+  formatTable,
+  type Percentiles,
+  percentiles,
+  type Spread,
+  spread,
+} from "./stats.ts";
 
-const sequential = Number(process.env.BENCH_SEQUENTIAL ?? 500);
-const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const concurrentTotal = Number(process.env.BENCH_CONCURRENT_TOTAL ?? 2000);
-const warmup = 100;
-const modelId = "anthropic.claude-3-haiku-20240307-v1:0";
-const prompt = "Summarise the benefits of a gateway in one sentence.";
+const settings = {
+  rounds: positiveFromEnv("BENCH_ROUNDS", 3),
+  sequential: positiveFromEnv("BENCH_SEQUENTIAL", 500),
+  concurrency: positiveFromEnv("BENCH_CONCURRENCY", 16),
+  concurrentTotal: positiveFromEnv("BENCH_CONCURRENT_TOTAL", 2000),
+  ttft: positiveFromEnv("BENCH_TTFT", 300),
+  saturationConcurrency: positiveFromEnv("BENCH_SATURATION_CONCURRENCY", 64),
+  saturationSeconds: positiveFromEnv("BENCH_SATURATION_SECONDS", 5),
+  warmup: positiveFromEnv("BENCH_WARMUP", 100),
+  timeoutMs: positiveFromEnv("BENCH_REQUEST_TIMEOUT_MS", 30_000),
+  liteLlmWorkers: positiveFromEnv("BENCH_LITELLM_WORKERS", 1),
+};
+const peers = listFromEnv("BENCH_PEERS", "portkey,litellm");
+const call: CallOptions = {
+  prompt: "Summarise the benefits of a gateway in one sentence.",
+  maxTokens: 64,
+  timeoutMs: settings.timeoutMs,
+};
 
-const stack = await startStack({ logLevel: "warn", logFile: "/dev/null" });
-if (!stack.emulatorUrl || !stack.apiKey) throw new Error("bench needs the emulator");
-const emulatorUrl = stack.emulatorUrl;
-const apiKey = stack.apiKey;
-
-/** A shape-valid SigV4 header: the emulator checks the shape unless strict mode is on. */
-const sigv4 = `AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261123/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`;
-const direct = (stream: boolean) => () =>
-  fetch(
-    `${emulatorUrl}/model/${encodeURIComponent(modelId)}/${stream ? "converse-stream" : "converse"}`,
-    {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        authorization: sigv4,
-        "x-amz-date": "20261123T000000Z",
-      },
-      body: JSON.stringify({
-        messages: [{ role: "user", content: [{ text: prompt }] }],
-        inferenceConfig: { maxTokens: 64 },
-      }),
-    },
-  );
-const strata = (stream: boolean) => () =>
-  fetch(`${stack.gatewayUrl}/v1/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({
-      model: modelId,
-      max_tokens: 64,
-      stream,
-      messages: [{ role: "user", content: prompt }],
-    }),
-  });
-
-/** Time to the end of the body (ms). */
-async function timeFull(call: () => Promise<Response>): Promise<number> {
-  const start = performance.now();
-  const res = await call();
-  await res.arrayBuffer();
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  return performance.now() - start;
+/** One path's figures in one round. */
+interface Round {
+  sequential: Percentiles;
+  concurrent: Percentiles;
+  concurrentRps: number;
+  ttft: Percentiles;
+  saturationRps: number;
+  /** Highest total RSS of the gateway's processes seen during the saturation phase (bytes). */
+  loadRss: number;
+  /** The same per process. */
+  loadRssByRole: Record<string, number>;
 }
 
-/** Time to the first body bytes carrying content (ms), then drains the stream. */
-async function timeFirstToken(call: () => Promise<Response>, marker: string): Promise<number> {
-  const start = performance.now();
-  const res = await call();
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-  let first = 0;
-  const decoder = new TextDecoder();
-  for await (const chunk of res.body) {
-    if (!first && decoder.decode(chunk, { stream: true }).includes(marker))
-      first = performance.now() - start;
+/** Everything measured on one path. */
+interface Measured {
+  path: BenchPath;
+  rounds: Round[];
+  requests: number;
+  errors: number;
+  errorMessages: string[];
+  restRss: Record<string, number | undefined>;
+  afterRss: Record<string, number | undefined>;
+}
+
+const mb = (bytes: number | undefined) => (bytes === undefined ? Number.NaN : bytes / 2 ** 20);
+const total = (byRole: Record<string, number | undefined>) => {
+  const values = Object.values(byRole);
+  return values.length === 0 || values.some((v) => v === undefined)
+    ? Number.NaN
+    : values.reduce<number>((sum, v) => sum + (v ?? 0), 0);
+};
+const loadAtStart = loadNow();
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Adds a batch's request and error counts to the path's totals. */
+function count(m: Measured, batch: Batch): Batch {
+  m.requests += batch.samples.length + batch.errors;
+  m.errors += batch.errors;
+  for (const e of batch.errorMessages) {
+    if (m.errorMessages.length < 3 && !m.errorMessages.includes(e)) m.errorMessages.push(e);
   }
-  return first;
+  return batch;
 }
 
-const pct = (xs: number[], p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-};
-
-async function runSequential(measure: () => Promise<number>, n: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await measure();
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(await measure());
-  return out;
+/** Runs a saturation batch while sampling the gateway's memory every 250 ms. */
+async function saturate(
+  m: Measured,
+): Promise<Pick<Round, "saturationRps" | "loadRss" | "loadRssByRole">> {
+  let loadRss = 0;
+  const loadRssByRole: Record<string, number> = {};
+  const sample = () => {
+    const now = m.path.memory();
+    loadRss = Math.max(loadRss, total(now) || 0);
+    for (const [role, bytes] of Object.entries(now)) {
+      loadRssByRole[role] = Math.max(loadRssByRole[role] ?? 0, bytes ?? 0);
+    }
+  };
+  const timer = setInterval(sample, 250);
+  try {
+    const batch = count(
+      m,
+      await runBatch(() => timeCompletion(m.path, call), {
+        concurrency: settings.saturationConcurrency,
+        durationMs: settings.saturationSeconds * 1000,
+      }),
+    );
+    sample();
+    return { saturationRps: batch.rps, loadRss, loadRssByRole };
+  } finally {
+    clearInterval(timer);
+  }
 }
 
-async function runConcurrent(
-  measure: () => Promise<number>,
-): Promise<{ samples: number[]; rps: number }> {
-  const samples: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < concurrentTotal) samples.push(await measure());
+/** One round on one path: every phase in turn. */
+async function measureRound(m: Measured): Promise<Round> {
+  const sequential = count(
+    m,
+    await runBatch(() => timeCompletion(m.path, call), {
+      concurrency: 1,
+      count: settings.sequential,
     }),
   );
-  return { samples, rps: (samples.length / (performance.now() - start)) * 1000 };
+  const concurrent = count(
+    m,
+    await runBatch(() => timeCompletion(m.path, call), {
+      concurrency: settings.concurrency,
+      count: settings.concurrentTotal,
+    }),
+  );
+  const ttft = count(
+    m,
+    await runBatch(() => firstTokenOutcome(timeStream(m.path, call)), {
+      concurrency: 1,
+      count: settings.ttft,
+    }),
+  );
+  return {
+    sequential: percentiles(sequential.samples),
+    concurrent: percentiles(concurrent.samples),
+    concurrentRps: concurrent.rps,
+    ttft: percentiles(ttft.samples),
+    ...(await saturate(m)),
+  };
 }
 
-const rows: string[][] = [
-  ["measure", "direct p50", "direct p99", "strata p50", "strata p99", "added p50", "added p99"],
-];
-const fmt = (x: number) => x.toFixed(2);
-const row = (name: string, d: number[], s: number[]) => {
-  const [dp50, dp99, sp50, sp99] = [pct(d, 50), pct(d, 99), pct(s, 50), pct(s, 99)];
-  rows.push([name, fmt(dp50), fmt(dp99), fmt(sp50), fmt(sp99), fmt(sp50 - dp50), fmt(sp99 - dp99)]);
-  return { dp50, sp50 };
-};
+/** Warms a path up (connections, JIT, caches); undefined if it works, else why it does not. */
+async function warmUp(m: Measured): Promise<string | undefined> {
+  const batches = [
+    await runBatch(() => timeCompletion(m.path, call), { concurrency: 1, count: settings.warmup }),
+    await runBatch(() => firstTokenOutcome(timeStream(m.path, call)), {
+      concurrency: 1,
+      count: 20,
+    }),
+    await runBatch(() => timeCompletion(m.path, call), {
+      concurrency: settings.concurrency,
+      count: settings.concurrency * 10,
+    }),
+  ].map((b) => count(m, b));
+  if (batches.every((b) => b.samples.length === 0)) {
+    return `every warm-up request failed: ${batches[0]?.errorMessages[0] ?? "unknown error"}`;
+  }
+  return undefined;
+}
 
+/** The row cells of one figure: per path, median [min, max] over the rounds. */
+function figureRow(
+  label: string,
+  measured: Measured[],
+  value: (round: Round, direct: Round) => number,
+  options: { skipDirect?: boolean } = {},
+): string[] {
+  const direct = measured.find((m) => m.path.name === "direct");
+  return [
+    label,
+    ...measured.map((m) => {
+      if (options.skipDirect && m.path.name === "direct") return "—";
+      return fmtSpread(
+        spread(
+          m.rounds.map((r, i) => {
+            const d = direct?.rounds[i];
+            return d ? value(r, d) : Number.NaN;
+          }),
+        ),
+      );
+    }),
+  ];
+}
+
+/** Per-round ratios of Strata to another path, as median [min, max] ("—" when not meaningful). */
+function ratio(
+  strata: Measured,
+  other: Measured,
+  value: (round: Round, direct: Round) => number,
+  direct: Measured,
+): Spread {
+  return spread(
+    strata.rounds.map((r, i) => {
+      const o = other.rounds[i];
+      const d = direct.rounds[i];
+      if (!o || !d) return Number.NaN;
+      // An added figure at or below zero is within noise of the floor: no meaningful ratio.
+      const denominator = value(o, d);
+      return denominator > 0 ? value(r, d) / denominator : Number.NaN;
+    }),
+  );
+}
+
+function report(measured: Measured[], skipped: Skipped[], emulator: EmulatorProcess): void {
+  const header = ["measure (median [min, max] over rounds)", ...measured.map((m) => m.path.name)];
+  const c = settings.concurrency;
+  const rows: string[][] = [
+    header,
+    figureRow(`non-streaming, sequential p50 [ms]`, measured, (r) => r.sequential.p50),
+    figureRow(`non-streaming, sequential p99 [ms]`, measured, (r) => r.sequential.p99),
+    figureRow(
+      `  added p50 vs direct [ms]`,
+      measured,
+      (r, d) => r.sequential.p50 - d.sequential.p50,
+      { skipDirect: true },
+    ),
+    figureRow(
+      `  added p99 vs direct [ms]`,
+      measured,
+      (r, d) => r.sequential.p99 - d.sequential.p99,
+      { skipDirect: true },
+    ),
+    figureRow(`non-streaming, ${c} concurrent p50 [ms]`, measured, (r) => r.concurrent.p50),
+    figureRow(`non-streaming, ${c} concurrent p99 [ms]`, measured, (r) => r.concurrent.p99),
+    figureRow(
+      `  added p50 vs direct [ms]`,
+      measured,
+      (r, d) => r.concurrent.p50 - d.concurrent.p50,
+      { skipDirect: true },
+    ),
+    figureRow(
+      `  added p99 vs direct [ms]`,
+      measured,
+      (r, d) => r.concurrent.p99 - d.concurrent.p99,
+      { skipDirect: true },
+    ),
+    figureRow(`streaming, time to first token p50 [ms]`, measured, (r) => r.ttft.p50),
+    figureRow(`streaming, time to first token p99 [ms]`, measured, (r) => r.ttft.p99),
+    figureRow(`  added TTFT p50 vs direct [ms]`, measured, (r, d) => r.ttft.p50 - d.ttft.p50, {
+      skipDirect: true,
+    }),
+    figureRow(`  added TTFT p99 vs direct [ms]`, measured, (r, d) => r.ttft.p99 - d.ttft.p99, {
+      skipDirect: true,
+    }),
+    figureRow(`throughput, ${c} concurrent [req/s]`, measured, (r) => r.concurrentRps),
+    figureRow(
+      `throughput, saturation (${settings.saturationConcurrency} concurrent) [req/s]`,
+      measured,
+      (r) => r.saturationRps,
+    ),
+    ["gateway RSS at rest, after warm-up [MB]", ...measured.map((m) => fmt(mb(total(m.restRss))))],
+    figureRow("gateway RSS under load, max [MB]", measured, (r) => mb(r.loadRss), {
+      skipDirect: true,
+    }),
+    ["gateway RSS at rest, after the run [MB]", ...measured.map((m) => fmt(mb(total(m.afterRss))))],
+    ["failed requests / requests", ...measured.map((m) => `${m.errors} / ${m.requests}`)],
+  ];
+  console.log(formatTable(rows));
+
+  const strata = measured.find((m) => m.path.name === "strata");
+  if (strata) {
+    const roles = Object.keys(strata.restRss);
+    console.log("\nStrata's processes (devstack runs each service as its own Node process):");
+    console.log(
+      formatTable([
+        ["RSS [MB]", "at rest", "under load, max", "after the run"],
+        ...[...roles, "total"].map((role) => {
+          const pick = (byRole: Record<string, number | undefined>) =>
+            role === "total" ? total(byRole) : byRole[role];
+          return [
+            role,
+            fmt(mb(pick(strata.restRss))),
+            fmtSpread(
+              spread(
+                strata.rounds.map((r) => mb(role === "total" ? r.loadRss : r.loadRssByRole[role])),
+              ),
+            ),
+            fmt(mb(pick(strata.afterRss))),
+          ];
+        }),
+      ]),
+    );
+  }
+
+  const direct = measured.find((m) => m.path.name === "direct");
+  if (strata && direct) {
+    const others = measured.filter((m) => m !== strata);
+    type RatioRow = [string, (r: Round, d: Round) => number, boolean];
+    const ratioRows: RatioRow[] = [
+      ["non-streaming latency p50, sequential", (r) => r.sequential.p50, true],
+      ["added latency p50, sequential", (r, d) => r.sequential.p50 - d.sequential.p50, false],
+      ["added latency p99, sequential", (r, d) => r.sequential.p99 - d.sequential.p99, false],
+      [`added latency p50, ${c} concurrent`, (r, d) => r.concurrent.p50 - d.concurrent.p50, false],
+      ["added time to first token p50", (r, d) => r.ttft.p50 - d.ttft.p50, false],
+      [`throughput, ${c} concurrent`, (r) => r.concurrentRps, true],
+      ["throughput, saturation", (r) => r.saturationRps, true],
+      ["gateway RSS under load, max", (r) => r.loadRss, false],
+    ];
+    console.log(
+      "\nRatios, Strata / other path: per-round ratio, median [min, max]. Latency and memory: below 1 is better for Strata; throughput: above 1 is. Rounds where the other path's added latency was ≤ 0 (within noise of the floor) are left out.",
+    );
+    console.log(
+      formatTable([
+        ["ratio", ...others.map((o) => `strata / ${o.path.name}`)],
+        ...ratioRows.map(([label, value, withDirect]) => [
+          label,
+          ...others.map((o) =>
+            o === direct && !withDirect ? "—" : fmtSpread(ratio(strata, o, value, direct)),
+          ),
+        ]),
+      ]),
+    );
+  }
+
+  for (const m of measured) {
+    if (m.errors > 0) {
+      console.log(
+        `\n${m.path.name}: ${m.errors} failed requests, e.g. ${m.errorMessages.join(" || ")}`,
+      );
+    }
+  }
+  for (const s of skipped) console.log(`\n${s.name}: skipped: ${s.skipped}`);
+  console.log(`\n${describeMachine(loadAtStart)}`);
+  console.log(
+    `settings: rounds ${settings.rounds}, sequential ${settings.sequential}, ${c} concurrent × ${settings.concurrentTotal}, TTFT ${settings.ttft}, saturation ${settings.saturationConcurrency} concurrent × ${settings.saturationSeconds} s, warm-up ${settings.warmup}, LiteLLM workers ${settings.liteLlmWorkers}; emulator ${emulator.url} (own process)`,
+  );
+}
+
+async function main(dir: string): Promise<number> {
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    const emulator = await startEmulator(dir);
+    stops.push(() => emulator.server.stop());
+    progress(
+      `emulator at ${emulator.url}; starting Strata${peers.length ? ` and ${peers.join(", ")}` : ""}…`,
+    );
+    const starting: Array<Promise<BenchPath | Skipped>> = [startStrata(emulator.url)];
+    if (peers.includes("portkey")) starting.push(startPortkey(emulator.url, dir));
+    if (peers.includes("litellm"))
+      starting.push(startLiteLlm(emulator.url, dir, settings.liteLlmWorkers));
+    const started = await Promise.allSettled(starting);
+    const skipped: Skipped[] = [];
+    const paths: BenchPath[] = [directPath(emulator.url)];
+    for (const s of started) {
+      if (s.status === "rejected") continue;
+      if ("skipped" in s.value) skipped.push(s.value);
+      else {
+        const path = s.value;
+        paths.push(path);
+        stops.push(() => path.stop());
+      }
+    }
+    // Strata failing to start ends the run (after the peers that did start are stopped).
+    const failed = started.find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+    for (const name of ["portkey", "litellm"] as PathName[]) {
+      if (!peers.includes(name)) skipped.push({ name, skipped: "not in BENCH_PEERS" });
+    }
+
+    let measured: Measured[] = paths.map((path) => ({
+      path,
+      rounds: [],
+      requests: 0,
+      errors: 0,
+      errorMessages: [],
+      restRss: {},
+      afterRss: {},
+    }));
+    for (const m of measured) {
+      progress(`warming up ${m.path.name}…`);
+      const failure = await warmUp(m);
+      if (failure) {
+        if (m.path.name === "direct" || m.path.name === "strata") {
+          throw new Error(`${m.path.name}: ${failure}`);
+        }
+        skipped.push({ name: m.path.name, skipped: failure });
+      }
+    }
+    measured = measured.filter((m) => !skipped.some((s) => s.name === m.path.name));
+    await sleep(1000);
+    for (const m of measured) m.restRss = m.path.memory();
+
+    for (let round = 0; round < settings.rounds; round++) {
+      // Rotate the order each round so that no path always runs first or last.
+      const order = measured.map((_, i) => measured[(i + round) % measured.length] as Measured);
+      for (const m of order) {
+        const started = performance.now();
+        m.rounds[round] = await measureRound(m);
+        progress(
+          `round ${round + 1}/${settings.rounds} ${m.path.name}: ${((performance.now() - started) / 1000).toFixed(1)} s, ${m.errors} failed so far`,
+        );
+      }
+    }
+    await sleep(1000);
+    for (const m of measured) m.afterRss = m.path.memory();
+
+    report(measured, skipped, emulator);
+    const own = measured.filter((m) => m.path.name === "direct" || m.path.name === "strata");
+    return own.some((m) => m.errors > 0) ? 1 : 0;
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  }
+}
+
+const dir = scratchDir();
+let exitCode = 1;
 try {
-  const seqDirect = await runSequential(() => timeFull(direct(false)), sequential);
-  const seqStrata = await runSequential(() => timeFull(strata(false)), sequential);
-  const seq = row(`non-streaming, sequential (n=${sequential}) [ms]`, seqDirect, seqStrata);
-
-  const conDirect = await runConcurrent(() => timeFull(direct(false)));
-  const conStrata = await runConcurrent(() => timeFull(strata(false)));
-  row(
-    `non-streaming, ${concurrency} concurrent (n=${concurrentTotal}) [ms]`,
-    conDirect.samples,
-    conStrata.samples,
-  );
-
-  const ttftDirect = await runSequential(
-    () => timeFirstToken(direct(true), "contentBlockDelta"),
-    Math.min(300, sequential),
-  );
-  const ttftStrata = await runSequential(
-    () => timeFirstToken(strata(true), '"content":"'),
-    Math.min(300, sequential),
-  );
-  row("streaming, time to first token, sequential [ms]", ttftDirect, ttftStrata);
-
-  const width = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  console.log(
-    rows
-      .map((r) =>
-        r.map((c, i) => (i === 0 ? c.padEnd(width[i] ?? 0) : c.padStart(width[i] ?? 0))).join("  "),
-      )
-      .join("\n"),
-  );
-  console.log(
-    `\nthroughput at ${concurrency} concurrent: direct ${conDirect.rps.toFixed(0)} req/s, strata ${conStrata.rps.toFixed(0)} req/s (ratio ${(conStrata.rps / conDirect.rps).toFixed(2)})`,
-  );
-  console.log(`latency ratio strata/direct, sequential p50: ${(seq.sp50 / seq.dp50).toFixed(2)}`);
-  console.log(
-    `machine: ${process.arch}, node ${process.version}, cores ${(await import("node:os")).availableParallelism()}`,
-  );
+  exitCode = await main(dir);
 } finally {
-  await stack.stop();
+  if (exitCode === 0) rmSync(dir, { recursive: true, force: true });
+  else progress(`the emulator's and peers' logs are kept in ${dir}`);
 }
+process.exitCode = exitCode;
