@@ -3,8 +3,16 @@ import type { Logger } from "./logger.ts";
 /** A step of an orderly stop, run in order. */
 export interface ShutdownStep {
   name: string;
-  run: () => Promise<void> | void;
+  /**
+   * `remainingMs`: how long is left before the hard exit (less a margin for the exit itself), so
+   * a step that flushes buffers can stop in time to count and log what it could not flush,
+   * instead of being killed in the middle.
+   */
+  run: (remainingMs: number) => Promise<void> | void;
 }
+
+/** Kept back from the hard limit for the steps after a slow one, and for the exit itself. */
+const exitMarginMs = 250;
 
 /** Options of onShutdown. */
 export interface ShutdownOptions {
@@ -27,6 +35,7 @@ export function onShutdown({ logger, graceMs, steps }: ShutdownOptions): void {
     }
     stopping = true;
     logger.info({ signal }, "shutting down");
+    const hardExitAt = Date.now() + graceMs + 1_000;
     const deadline = setTimeout(() => {
       logger.error({ graceMs }, "shutdown exceeded its grace period: exiting");
       process.exit(1);
@@ -34,7 +43,7 @@ export function onShutdown({ logger, graceMs, steps }: ShutdownOptions): void {
     deadline.unref();
     for (const step of steps) {
       try {
-        await step.run();
+        await step.run(Math.max(0, hardExitAt - exitMarginMs - Date.now()));
       } catch (err) {
         logger.error({ err, step: step.name }, "shutdown step failed");
       }

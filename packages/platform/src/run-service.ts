@@ -40,6 +40,9 @@ export interface RunServiceOptions {
  * close the server (in-flight calls finish within the grace period), run `afterClose`, stop the
  * ops server — then exits. Logs one ready line and reports the bound ports to a parent process.
  */
+/** Time kept after the servers close for `afterClose` (flushing usage and ledger buffers). */
+const flushReserveMs = 3_000;
+
 export async function runService({
   service,
   logger,
@@ -67,7 +70,12 @@ export async function runService({
         name: "drain",
         run: () => new Promise<void>((r) => setTimeout(r, config.STRATA_SHUTDOWN_DRAIN_MS)),
       },
-      { name: "server", run: () => server.close(config.STRATA_SHUTDOWN_GRACE_MS) },
+      // In-flight calls get what is left of the grace period, less what the buffers of
+      // `afterClose` (usage records, ledger writes) need to be flushed or counted.
+      {
+        name: "server",
+        run: (remainingMs) => server.close(Math.max(remainingMs / 2, remainingMs - flushReserveMs)),
+      },
       ...afterClose,
       ...(tracing ? [{ name: "tracing", run: () => tracing.shutdown() }] : []),
       { name: "ops", run: () => ops.close() },

@@ -55,7 +55,7 @@ await runService({
   config,
   ports: { grpc: server.port },
   afterClose: [
-    { name: "ledger", run: () => ledger.close(config.STRATA_SHUTDOWN_GRACE_MS) },
+    { name: "ledger", run: (left) => ledger.close(left) },
     { name: "limits store", run: () => store.close() },
     { name: "dynamodb", run: () => dynamo.client.destroy() },
   ],
