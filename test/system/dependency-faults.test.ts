@@ -10,6 +10,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { type BedrockEmulator, createBedrockEmulator } from "@strata/bedrock-emulator";
 import {
   type LocalDynamo,
@@ -397,6 +398,15 @@ describe("DynamoDB unavailable to auth", () => {
           ? true
           : undefined,
       );
+      // The admin API says the same: unavailable (503 at an HTTP edge), not an internal error.
+      const adminError = await admin()
+        .listTenants({})
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(adminError).toBeInstanceOf(ConnectError);
+      expect((adminError as ConnectError).code).toBe(Code.Unavailable);
     } finally {
       authToDynamo.set("open");
     }

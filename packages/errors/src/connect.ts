@@ -54,5 +54,40 @@ export function asStrataError(error: unknown): StrataError {
   if (error instanceof Error && error.name === "AbortError") {
     return new StrataError("cancelled", undefined, { cause: error });
   }
+  if (isDependencyOutage(error)) {
+    return new StrataError("upstream_unavailable", undefined, {
+      retryAfterMs: 1_000,
+      cause: error,
+    });
+  }
   return new StrataError("internal", undefined, { cause: error });
+}
+
+/** Socket-level failures: the peer cannot be reached right now. */
+const networkErrorCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+  "ETIMEDOUT",
+]);
+
+/**
+ * Whether an error a service did not convert itself says that one of its own dependencies is
+ * down or overloaded, not that Strata is broken: an AWS SDK error of the server's fault or marked
+ * retryable (DynamoDB 5xx, throttling), the SDK's own timeout, or a network failure. Those are 503
+ * with a retry hint, never 500.
+ */
+function isDependencyOutage(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === "object" && depth < 4; depth++) {
+    const fields = e as { $fault?: unknown; $retryable?: unknown; code?: unknown; name?: unknown };
+    if (fields.$fault === "server" || fields.$retryable !== undefined) return true;
+    if (fields.name === "TimeoutError") return true;
+    if (typeof fields.code === "string" && networkErrorCodes.has(fields.code)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

@@ -71,6 +71,34 @@ describe("error model", () => {
   });
 
   it.each([
+    ["an AWS SDK error of the server's fault", Object.assign(new Error("x"), { $fault: "server" })],
+    [
+      "a throttled AWS SDK call",
+      Object.assign(new Error("x"), { $fault: "client", $retryable: { throttling: true } }),
+    ],
+    [
+      "a refused connection",
+      Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
+    ],
+    [
+      "a wrapped network failure",
+      new Error("send failed", {
+        cause: Object.assign(new Error("reset"), { code: "ECONNRESET" }),
+      }),
+    ],
+  ])("maps %s that no service converted to 503 with a retry hint, never 500", (_, cause) => {
+    const error = asStrataError(cause);
+    expect(error.reason).toBe("upstream_unavailable");
+    expect(error.retryAfterMs).toBe(1_000);
+    expect(toOpenAIError(error).status).toBe(503);
+  });
+
+  it("keeps an AWS SDK error of the client's fault (Strata's own request) internal", () => {
+    const cause = Object.assign(new Error("ValidationException"), { $fault: "client" });
+    expect(asStrataError(cause).reason).toBe("internal");
+  });
+
+  it.each([
     [Code.DeadlineExceeded, "upstream_timeout"],
     [Code.Unavailable, "upstream_unavailable"],
     [Code.Canceled, "cancelled"],
