@@ -214,7 +214,7 @@ describe("streaming failures", () => {
       body: JSON.stringify({
         model,
         stream: true,
-        messages: [{ role: "user", content: "[[emulator:delay-ms=700]] slow" }],
+        messages: [{ role: "user", content: "[[emulator:delay-ms=2500]] slow" }],
       }),
     });
     const text = await res.text();

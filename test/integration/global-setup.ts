@@ -37,7 +37,9 @@ export default async function setup(project: TestProject) {
       // of their own (resilience.test.ts).
       inference: { STRATA_BREAKER_FAILURES: "1000000" },
       gateway: {
-        STRATA_SSE_KEEPALIVE_MS: "250",
+        // Long enough that a loaded CI machine does not open a stream with a keep-alive before an
+        // upstream 4xx arrives (the fuzz tests expect those as HTTP errors).
+        STRATA_SSE_KEEPALIVE_MS: "1000",
         STRATA_MAX_BODY_BYTES: String(2 * 1024 * 1024),
         STRATA_BODY_TIMEOUT_MS: "3000",
       },
