@@ -2,8 +2,7 @@
 // in-memory store passes in the unit tier), two metering servers sharing one Redis over real gRPC,
 // and what admissions do when Redis hangs or dies. Needs `redis-server` on PATH:
 // scripts/ensure-system-tools.sh installs it.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import { asStrataError, type StrataError } from "@strata/errors";
@@ -20,61 +19,9 @@ import {
   type RedisLimitStore,
 } from "../../services/metering/src/redis-limit-store.ts";
 import { createMeteringServer, type MeteringServer } from "../../services/metering/src/server.ts";
+import { freePort, startRedis, stopRedis } from "./support/redis.ts";
 
 const logger = createLogger({ service: "metering", level: "silent" });
-
-/** A free TCP port on loopback: bind port 0, read it, close (redis-server needs a number). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
-/** Starts redis-server on the port, in memory only, and resolves once it accepts connections. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  try {
-    execFileSync("redis-server", ["--version"], { stdio: "ignore" });
-  } catch {
-    throw new Error("redis-server is not on PATH: run scripts/ensure-system-tools.sh");
-  }
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`redis-server did not start:\n${output}`)),
-      10_000,
-    );
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("Ready to accept connections")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code}:\n${output}`));
-    });
-  });
-  child.stdout?.resume();
-  child.stderr?.resume();
-  return child;
-}
-
-async function stopRedis(child: ChildProcess | undefined): Promise<void> {
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  process.kill(child.pid, "SIGCONT");
-  process.kill(child.pid, "SIGKILL");
-  await exited;
-}
 
 /** A ledger that only counts: these tests are about limits. */
 const nullLedger: UsageLedger = {

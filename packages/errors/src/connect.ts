@@ -63,8 +63,8 @@ export function asStrataError(error: unknown): StrataError {
   return new StrataError("internal", undefined, { cause: error });
 }
 
-/** Socket-level failures: the peer cannot be reached right now. */
-const networkErrorCodes = new Set([
+/** Node's socket-level error codes meaning the peer cannot be reached right now. */
+export const networkErrorCodes: ReadonlySet<string> = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
   "EHOSTUNREACH",

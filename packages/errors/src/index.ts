@@ -1,4 +1,4 @@
-export { asStrataError, fromConnectError, toConnectError } from "./connect.ts";
+export { asStrataError, fromConnectError, networkErrorCodes, toConnectError } from "./connect.ts";
 export { type OpenAIErrorBody, type OpenAIErrorResponse, toOpenAIError } from "./openai.ts";
 // Below: for other Strata packages.
 export {

@@ -1,4 +1,4 @@
-import { StrataError } from "@strata/errors";
+import { StrataError, networkErrorCodes as socketErrorCodes } from "@strata/errors";
 
 /** How long a client should wait before retrying after throttling or unavailability. */
 export const bedrockRetryAfterMs = 1000;
@@ -21,17 +21,10 @@ const credentialErrors = new Set([
   "TokenProviderError",
 ]);
 
-/** Socket-level failures reaching Bedrock: the upstream is unreachable, retrying may help. */
+/** Socket- and HTTP/2-level failures reaching Bedrock: unreachable now, retrying may help. */
 const networkErrorCodes = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
+  ...socketErrorCodes,
   "ECONNABORTED",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EPIPE",
-  "ETIMEDOUT",
   "ERR_HTTP2_GOAWAY_SESSION",
   "ERR_HTTP2_SESSION_ERROR",
   "ERR_HTTP2_STREAM_ERROR",
