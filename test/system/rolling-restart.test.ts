@@ -30,10 +30,17 @@ beforeAll(async () => {
   // As in the chart: readiness turns off at SIGTERM, the endpoint has time to go, then the server
   // drains in-flight work within the grace period.
   const shutdown = { STRATA_SHUTDOWN_DRAIN_MS: "300", STRATA_SHUTDOWN_GRACE_MS: "10000" };
+  // The gateway's drain is longer, so a loaded CI machine still sees its "not ready" window.
+  const gatewayShutdown = { ...shutdown, STRATA_SHUTDOWN_DRAIN_MS: "1000" };
   stack = await startStack({
     logLevel: "warn",
     logFile: join(dir, "services.log"),
-    serviceEnv: { auth: shutdown, metering: shutdown, inference: shutdown, gateway: shutdown },
+    serviceEnv: {
+      auth: shutdown,
+      metering: shutdown,
+      inference: shutdown,
+      gateway: gatewayShutdown,
+    },
   });
   for (const name of ["inference", "metering", "auth"] as const) {
     const first = stack.services[name];
@@ -134,8 +141,12 @@ async function ledgerCount(count: number): Promise<number> {
 }
 
 /** The first non-200 status of a gateway's /readyz within 2 s of SIGTERM (undefined: none). */
-async function pollReadyz(port: number): Promise<number | undefined> {
-  const deadline = Date.now() + 2_000;
+/**
+ * Polls a gateway's readiness until it stops answering 200: the first other status, or undefined
+ * when the port refused first. Started before SIGTERM, so it is already polling when readiness flips.
+ */
+async function watchReadyz(port: number): Promise<number | undefined> {
+  const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
     if (res === undefined) return undefined;
@@ -169,12 +180,10 @@ describe("rolling restart under traffic", () => {
         balancers[name].add(portOf(name, fresh));
         balancers[name].remove(portOf(name, old));
         const stopping = performance.now();
+        // Readiness flips first: the old gateway says "not ready" while it drains.
+        const readiness = name === "gateway" ? watchReadyz(portOf(name, old)) : undefined;
         const stopped = old.stop(15_000);
-        if (name === "gateway") {
-          // Readiness flips first: the old gateway says "not ready" while it drains.
-          const readyz = await pollReadyz(portOf(name, old));
-          expect(readyz).toBe(503);
-        }
+        if (readiness) expect(await readiness).toBe(503);
         await stopped;
         exits.push(`${name}: ${old.child.exitCode ?? old.child.signalCode}`);
         process.stdout.write(
