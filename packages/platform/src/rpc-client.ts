@@ -87,6 +87,10 @@ export function createRpcTransport({ baseUrl, interceptors = [] }: RpcTransportO
   return createGrpcTransport({
     baseUrl,
     interceptors: [tracingClientInterceptor(), retryRefusedStreams(), ...interceptors],
+    // No compression inside the cluster: by default the client accepts gzip, and servers then
+    // compress every message over 1 KiB (a few hundred tokens of answer). gzip and gunzip of a
+    // 4 KiB answer cost about 0.3 ms of CPU and 0.25 ms of latency; the bytes saved cost nothing.
+    acceptCompression: [],
     pingIntervalMs: 10_000,
     pingTimeoutMs: 5_000,
     idleConnectionTimeoutMs: 5 * 60_000,

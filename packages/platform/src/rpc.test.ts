@@ -45,6 +45,9 @@ beforeAll(async () => {
               ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)),
             );
           }
+          // A large answer: 64 KiB, well above the size at which gRPC servers compress.
+          if (req.model === "large")
+            return create(ChatResponseSchema, { model: "a".repeat(65_536) });
           return create(ChatResponseSchema, { model: req.model });
         },
         async *chatStream(req, ctx) {
@@ -129,6 +132,23 @@ describe("rpc server", () => {
     })().catch(() => undefined);
     await iterate;
     await expect(streamCancelled).resolves.toBeUndefined();
+  });
+
+  it("sends large answers uncompressed: in the cluster, CPU costs more than bytes", async () => {
+    const encodings: (string | null)[] = [];
+    const transport = createRpcTransport({
+      baseUrl: `http://127.0.0.1:${server.port}`,
+      interceptors: [
+        (next) => async (req) => {
+          const res = await next(req);
+          encodings.push(res.header.get("grpc-encoding"));
+          return res;
+        },
+      ],
+    });
+    const res = await createRpcClient(InferenceService, transport).chat({ model: "large" });
+    expect(res.model).toHaveLength(65_536);
+    expect(encodings).toEqual([null]);
   });
 
   it("answers gRPC health checks and follows readiness", async () => {

@@ -417,6 +417,27 @@ export function describeLimiterCases(storeName: string, store: () => LimitStore)
       ).toBe(1);
     });
 
+    it("gives back what a request that never settles held, when its reservation expires", async () => {
+      const h = harness();
+      const limits = tenantLimits({ budget: { period: BudgetPeriod.MONTH, tokens: 1_000 } });
+      const remaining = () =>
+        h.metric("strata_metering_budget_remaining", { tenant: h.tenant, kind: "tokens" });
+      await h.admit({ ...limits, estimatedInputTokens: 300, maxOutputTokens: 100 });
+      h.advance(30 * minute);
+      await h.admit({ ...limits, estimatedInputTokens: 200, maxOutputTokens: 100 });
+      expect(await remaining()).toBe(300);
+      expect((await h.refusal({ ...limits, estimatedInputTokens: 400 })).reason).toBe(
+        "quota_exceeded",
+      );
+      // The first reservation (an hour old) is released, the second (30 minutes) still holds.
+      h.advance(30 * minute + 1);
+      await h.admit({ ...limits, estimatedInputTokens: 390, maxOutputTokens: 10 });
+      expect(await remaining()).toBe(300);
+      h.advance(30 * minute);
+      await h.admit({ ...limits, estimatedInputTokens: 1, maxOutputTokens: 1 });
+      expect(await remaining()).toBe(598);
+    });
+
     it("reserves cost at the model's price and settles it to the real cost", async () => {
       const h = harness();
       const price = {

@@ -17,6 +17,11 @@ interface Expiring {
 interface Bucket extends BucketState, Expiring {}
 interface Budget extends BudgetLevel, Expiring {
   holds: Map<string, { tokens: number; cost: number; expiresAtMs: number }>;
+  /**
+   * When the earliest hold expires: holds are scanned only from then on, so an admission costs
+   * the same however many reservations are outstanding (abandoned ones linger for an hour).
+   */
+  nextHoldExpiryMs: number;
 }
 interface StoredRecord extends Expiring {
   value: string;
@@ -60,12 +65,18 @@ export function createMemoryLimitStore(): LimitStore {
   };
 
   const releaseExpiredHolds = (budget: Budget, nowMs: number) => {
+    if (budget.nextHoldExpiryMs > nowMs) return;
+    let next = Number.POSITIVE_INFINITY;
     for (const [id, hold] of budget.holds) {
-      if (hold.expiresAtMs > nowMs) continue;
+      if (hold.expiresAtMs > nowMs) {
+        next = Math.min(next, hold.expiresAtMs);
+        continue;
+      }
       budget.reservedTokens -= hold.tokens;
       budget.reservedCost -= hold.cost;
       budget.holds.delete(id);
     }
+    budget.nextHoldExpiryMs = next;
   };
 
   const slotSet = (key: string, nowMs: number) => {
@@ -81,6 +92,7 @@ export function createMemoryLimitStore(): LimitStore {
       usedCost: 0,
       reservedCost: 0,
       holds: new Map(),
+      nextHoldExpiryMs: Number.POSITIVE_INFINITY,
       expiresAtMs: 0,
     };
     releaseExpiredHolds(budget, nowMs);
@@ -147,6 +159,7 @@ export function createMemoryLimitStore(): LimitStore {
             cost: c.hold.cost,
             expiresAtMs: now + plan.recordTtlMs,
           });
+          c.budget.nextHoldExpiryMs = Math.min(c.budget.nextHoldExpiryMs, now + plan.recordTtlMs);
           c.budget.expiresAtMs = Math.max(c.budget.expiresAtMs, now + c.hold.ttlMs);
           budgets.set(c.hold.key, c.budget);
         }
