@@ -169,6 +169,38 @@ describe("inference service against the Bedrock emulator", () => {
     expect(metrics).toMatch(/_count\{model="anthropic.claude-3-haiku-20240307-v1:0"\} [1-9]/);
   });
 
+  it("sends the deltas of events that arrive together as one message, with the same text", async () => {
+    // Without a pause between events the emulator writes them all at once, as Bedrock's events
+    // arrive when this process has fallen behind: they are read together and go out merged.
+    const prompt = "Tell me a story [[emulator:tokens=200]]";
+    const whole = await inference().chat(chatInit("claude-3-haiku", prompt));
+    const { events, error } = await collect(
+      inference().chatStream({ chat: chatInit("claude-3-haiku", prompt) }),
+    );
+    expect(error).toBeUndefined();
+    const deltas = events.filter((e) => e.event.case === "blockDelta");
+    expect(deltas.length).toBeLessThan(100);
+    const block = whole.content[0]?.block;
+    expect(text(events)).toBe(block?.case === "text" ? block.value : "");
+    const metadata = events.at(-1)?.event;
+    expect(metadata?.case === "metadata" && metadata.value.usage?.outputTokens).toBe(200);
+  });
+
+  it("sends each delta as soon as it arrives when the next one is not there yet", async () => {
+    const arrivals: { kind: string | undefined; ms: number }[] = [];
+    const started = performance.now();
+    const stream = inference().chatStream({
+      chat: chatInit("claude-3-haiku", "Hi [[emulator:tokens=3]] [[emulator:chunk-delay-ms=400]]"),
+    });
+    for await (const event of stream) {
+      arrivals.push({ kind: event.event.case, ms: performance.now() - started });
+    }
+    const deltas = arrivals.filter((a) => a.kind === "blockDelta");
+    expect(deltas).toHaveLength(3);
+    // The first delta is not held back for the ones 400 and 800 ms behind it.
+    expect((arrivals.at(-1)?.ms ?? 0) - (deltas[0]?.ms ?? 0)).toBeGreaterThan(700);
+  });
+
   it("returns the model's tool call, non-streamed and streamed", async () => {
     const request = chatInit("nova-micro", "Weather in Paris? [[emulator:tool=get_weather]]", {
       toolConfig: { tools: [weatherTool] },
@@ -356,7 +388,8 @@ describe("inference service against the Bedrock emulator", () => {
       }),
     );
     expect(events[0]?.event.case).toBe("start");
-    expect(events.filter((e) => e.event.case === "blockDelta")).toHaveLength(3);
+    // The three tokens before the error, in however many messages they arrived.
+    expect(text(events).trim().split(/\s+/)).toHaveLength(3);
     expect(events.some((e) => e.event.case === "stop")).toBe(false);
     expect(error?.reason).toBe("internal");
   });

@@ -34,6 +34,7 @@ import {
 } from "./converse-stream-to-events.ts";
 import { converseToChatResponse } from "./converse-to-chat-response.ts";
 import type { CrossAccountClients, CrossAccountRole } from "./cross-account.ts";
+import { appendDelta, availableNow, notYet } from "./delta-coalescing.ts";
 import { defaultEmbeddingConcurrency, embed, type InvokeEmbeddingModel } from "./embeddings.ts";
 import type { InferenceMetrics, UpstreamOperation } from "./metrics.ts";
 import { BrokenCircuitError, type Resilience } from "./resilience.ts";
@@ -447,10 +448,29 @@ export function createInferenceService(
         const state = createStreamTranslation({ model: served.id, shaping: candidate.shaping });
         const events = output.stream[Symbol.asyncIterator]();
         iterator = events;
-        for (;;) {
-          call.arm(deps.streamIdleTimeoutMs);
-          const next = await call.race(events.next());
-          call.disarm();
+        // A delta waits for the next event only while that event is already here: when this
+        // process falls behind, Bedrock's events arrive several per read, and their deltas go
+        // out as one message (less work here, in the gateway and in the client). Events that
+        // arrive one at a time go out one at a time, as soon as they arrive.
+        let pending: ChatStreamResponse | undefined;
+        for (let upcoming = events.next(); ; upcoming = events.next()) {
+          let next: Awaited<typeof upcoming> | typeof notYet = notYet;
+          if (pending) {
+            try {
+              next = await availableNow(upcoming);
+            } catch (error) {
+              // What was streamed before the failure still reaches the client (and its usage).
+              yield pending;
+              throw error;
+            }
+          }
+          if (next === notYet) {
+            if (pending) yield pending;
+            pending = undefined;
+            call.arm(deps.streamIdleTimeoutMs);
+            next = await call.race(upcoming);
+            call.disarm();
+          }
           if (next.done) break;
           for (const event of converseStreamEventToEvents(next.value, state)) {
             if (!firstToken && event.event.case === "blockDelta") {
@@ -462,9 +482,13 @@ export function createInferenceService(
             }
             if (event.event.case === "stop") stopped = true;
             if (event.event.case === "metadata") usage = event.event.value.usage;
-            yield event;
+            if (pending && appendDelta(pending, event)) continue;
+            if (pending) yield pending;
+            pending = event.event.case === "blockDelta" ? event : undefined;
+            if (!pending) yield event;
           }
         }
+        if (pending) yield pending;
         if (!stopped) throw new Error("the ConverseStream answer ended before messageStop");
         outcome = "success";
       } catch (error) {
