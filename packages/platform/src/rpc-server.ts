@@ -1,4 +1,4 @@
-import { create, type DescService, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, type DescService } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -18,6 +18,7 @@ import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as grpc from "@grpc/grpc-js";
 import { context } from "@opentelemetry/api";
 import { asStrataError, toConnectError } from "@strata/errors";
+import { grpcMethodDefinition, headersOf, intercepted, metadataOf } from "./grpc-wire.ts";
 import type { Logger } from "./logger.ts";
 import { endRpcSpan, startRpcSpan, traceStream, tracingEnabled } from "./tracing.ts";
 
@@ -129,26 +130,6 @@ function registeredServices(routes: (router: ConnectRouter) => void) {
   return specs;
 }
 
-/** gRPC metadata as the Headers Connect's interceptors and handlers read (binary values base64). */
-function headersOf(metadata: grpc.Metadata): Headers {
-  const headers = new Headers();
-  for (const [key, value] of Object.entries(metadata.getMap())) {
-    headers.set(key, typeof value === "string" ? value : value.toString("base64"));
-  }
-  return headers;
-}
-
-/** Headers as gRPC metadata; `grpc-status` and `grpc-message` are the server's to set. */
-function metadataOf(headers: Headers): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  for (const [key, value] of headers) {
-    if (key === "grpc-status" || key === "grpc-message") continue;
-    if (key.endsWith("-bin")) metadata.set(key, Buffer.from(value, "base64"));
-    else metadata.set(key, value);
-  }
-  return metadata;
-}
-
 /** A handler's failure as a gRPC status, with Strata's error detail in `grpc-status-details-bin`. */
 function statusOf(error: unknown): Partial<grpc.StatusObject> {
   const connectError = ConnectError.from(error);
@@ -203,27 +184,11 @@ function handlerContext(call: ServerCall, spec: MethodImplSpec, url: string) {
   return { ctx, done };
 }
 
-/** The interceptors around a method's implementation, the first one outermost (as in Connect). */
-function intercepted<
-  R extends UnaryRequest | StreamRequest,
-  S extends UnaryResponse | StreamResponse,
->(interceptors: Interceptor[], last: (req: R) => Promise<S>): (req: R) => Promise<S> {
-  return interceptors.reduceRight((next, interceptor) => interceptor(next as never) as never, last);
-}
-
 /** The grpc-js definition and handler of one method; unary and server-streaming methods only. */
 function grpcMethod(spec: MethodImplSpec, interceptors: Interceptor[]) {
   const { method } = spec;
   const url = `/${method.parent.typeName}/${method.name}`;
-  const definition = {
-    path: url,
-    requestStream: false,
-    responseStream: spec.kind === "server_streaming",
-    requestSerialize: (m: never) => Buffer.from(toBinary(method.input, m)),
-    requestDeserialize: (b: Buffer) => fromBinary(method.input, b),
-    responseSerialize: (m: never) => Buffer.from(toBinary(method.output, m)),
-    responseDeserialize: (b: Buffer) => fromBinary(method.output, b),
-  };
+  const definition = grpcMethodDefinition(method);
   const request = (ctx: HandlerContext) => ({
     service: method.parent,
     method: method as never,
