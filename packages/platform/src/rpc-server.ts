@@ -256,9 +256,15 @@ function grpcMethod(spec: MethodImplSpec, interceptors: Interceptor[]) {
         for await (const message of res.message) {
           if (ctx.signal.aborted) break;
           if (!call.write(message)) {
+            // Backpressure: wait until the client reads on, or leaves.
             await new Promise<void>((resolve) => {
-              call.once("drain", resolve);
-              ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+              const go = () => {
+                call.removeListener("drain", go);
+                ctx.signal.removeEventListener("abort", go);
+                resolve();
+              };
+              call.once("drain", go);
+              ctx.signal.addEventListener("abort", go, { once: true });
             });
           }
         }

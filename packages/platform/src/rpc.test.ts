@@ -19,6 +19,7 @@ const logger = createLogger({ service: "test", level: "silent" });
 let server: RpcServer;
 let streamCancelled: Promise<void>;
 let resolveCancelled: () => void;
+let flooded = 0;
 const health = createHealthService(["strata.inference.v1.InferenceService"]);
 
 beforeAll(async () => {
@@ -56,6 +57,16 @@ beforeAll(async () => {
           });
           if (req.chat?.model === "fail-mid")
             throw new StrataError("upstream_unavailable", "bedrock went away");
+          if (req.chat?.model === "flood") {
+            // As fast as it can: 1,000 messages of 16 KiB, counted as they are produced.
+            for (let i = 0; i < 1_000; i++) {
+              flooded = i + 1;
+              yield create(ChatStreamResponseSchema, {
+                event: { case: "start", value: { model: `${i}:${"x".repeat(16_384)}` } },
+              });
+            }
+            return;
+          }
           await new Promise<void>((resolve) =>
             ctx.signal.addEventListener("abort", () => resolve()),
           );
@@ -111,6 +122,25 @@ describe("rpc server", () => {
     })().catch((e: unknown) => e);
     expect(seen).toEqual(["start"]);
     expect(fromConnectError(error as ConnectError).reason).toBe("upstream_unavailable");
+  });
+
+  it("holds a stream's producer while the client does not read, and loses nothing", async () => {
+    const received: number[] = [];
+    const stream = client()
+      .chatStream({ chat: { model: "flood" } })
+      [Symbol.asyncIterator]();
+    const first = await stream.next();
+    await new Promise((r) => setTimeout(r, 300));
+    // 16 MiB would be sent by now without flow control; the HTTP/2 windows hold a few hundred KiB.
+    expect(flooded).toBeLessThan(200);
+    for (let next = first; !next.done; next = await stream.next()) {
+      const event = next.value.event;
+      // The handler's own first event is model "m"; then the flood's numbered messages.
+      if (event.case === "start" && event.value.model !== "m") {
+        received.push(Number(event.value.model.split(":")[0]));
+      }
+    }
+    expect(received).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
   });
 
   it("propagates the caller's deadline to the handler", async () => {
