@@ -143,9 +143,16 @@ describe("distributed tracing", () => {
       const servedAll = services.every((s) =>
         inTrace().some((span) => span.service === `strata-${s}` && span.kind === spanKind.server),
       );
-      if (servedAll && admitted && bedrockCall()) break;
+      // Each service exports on its own schedule: a child can arrive before its parent (the
+      // batched Settle's server span before the gateway's client span), so wait for both.
+      const ids = new Set(inTrace().map((s) => s.spanId));
+      const orphans = inTrace().filter(
+        (s) => s.parentSpanId !== callerSpanId && !ids.has(s.parentSpanId ?? ""),
+      );
+      if (servedAll && admitted && bedrockCall() && orphans.length === 0) break;
       if (Date.now() > deadline) {
-        throw new Error(`spans missing: ${JSON.stringify(inTrace().map((s) => s.name))}`);
+        const names = (list: ReturnType<typeof inTrace>) => JSON.stringify(list.map((s) => s.name));
+        throw new Error(`spans missing: ${names(inTrace())}; without parent: ${names(orphans)}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
