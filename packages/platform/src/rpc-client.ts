@@ -161,9 +161,11 @@ async function serverStreamingCall(
  */
 export function createRpcTransport({ baseUrl, interceptors = [] }: RpcTransportOptions): Transport {
   const url = new URL(baseUrl);
+  const tls = url.protocol === "https:";
+  // grpc-js's default port is 443 whatever the scheme; a URL's is 80 for http.
   const client = new grpc.Client(
-    url.host,
-    url.protocol === "https:" ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
+    `${url.hostname}:${url.port || (tls ? 443 : 80)}`,
+    tls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure(),
     {
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
