@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -24,6 +23,7 @@ import {
   scrape,
   startOperator,
 } from "./support/operator.ts";
+import { startTcpRelay, type TcpRelay } from "./support/tcp-relay.ts";
 
 // The operator (services/operator) against a real kube-apiserver and etcd, with the CRDs from the
 // strata-crds chart and the operator's RBAC from the strata chart (it runs as the chart's service
@@ -43,7 +43,9 @@ let stack: Stack;
 let dir: string;
 let admin: ReturnType<typeof adminClient>;
 let operatorEnv: Record<string, string>;
-let relay: Awaited<ReturnType<typeof startRelay>>;
+// Between the operators and the API server (TLS passes through untouched), so a test can cut
+// every connection at once, as a dropped network or an apiserver restart would.
+let relay: TcpRelay;
 const replicas: Record<string, OperatorProcess> = {};
 /** Every key seen in clear during the run: none may appear in status, events or logs. */
 const seenKeys = new Set<string>();
@@ -139,37 +141,6 @@ function apiKeyYaml(change: (doc: ApiKeyDoc) => void): string {
   return stringify(doc);
 }
 
-/**
- * A TCP relay between the operators and the API server (TLS passes through untouched), so a test
- * can cut every connection at once, as a dropped network or an apiserver restart would.
- */
-async function startRelay(target: URL) {
-  const sockets = new Set<Socket>();
-  const server = createNetServer((socket) => {
-    const upstream = connect(Number(target.port), target.hostname);
-    for (const s of [socket, upstream]) {
-      sockets.add(s);
-      s.on("close", () => sockets.delete(s));
-      s.on("error", () => {
-        socket.destroy();
-        upstream.destroy();
-      });
-    }
-    socket.pipe(upstream).pipe(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    /** Resets every open connection; returns how many there were. */
-    cut(): number {
-      const open = sockets.size;
-      for (const s of sockets) s.resetAndDestroy();
-      return open;
-    },
-    close: () => server.close(),
-  };
-}
-
 async function leaderOf(): Promise<string> {
   const lease = await kubectlJson<{ spec: { holderIdentity?: string } }>(
     "lease",
@@ -247,7 +218,7 @@ beforeAll(async () => {
   const token = (
     await kubectl("create", "token", "s-strata-operator", "-n", "strata", "--duration=3h")
   ).trim();
-  relay = await startRelay(new URL(kube.server));
+  relay = await startTcpRelay(Number(new URL(kube.server).port));
   const kubeconfig = join(dir, "operator-kubeconfig");
   writeFileSync(
     kubeconfig,
@@ -255,7 +226,13 @@ beforeAll(async () => {
       apiVersion: "v1",
       kind: "Config",
       clusters: [
-        { name: "t", cluster: { server: relay.url, "certificate-authority": kube.caFile } },
+        {
+          name: "t",
+          cluster: {
+            server: `https://127.0.0.1:${relay.port}`,
+            "certificate-authority": kube.caFile,
+          },
+        },
       ],
       users: [{ name: "operator", user: { token } }],
       contexts: [{ name: "t", context: { cluster: "t", user: "operator" } }],
@@ -300,7 +277,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const op of Object.values(replicas)) await op.stop("SIGKILL");
   await stack?.stop();
-  relay?.close();
+  await relay?.close();
   await kube?.stop();
   // STRATA_KEEP_TEST_DIR=1 keeps the operators' and the stack's logs for a post-mortem.
   if (dir && !process.env.STRATA_KEEP_TEST_DIR) rmSync(dir, { recursive: true, force: true });

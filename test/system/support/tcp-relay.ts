@@ -18,6 +18,11 @@ export interface TcpRelay {
   set(mode: RelayMode): void;
   /** Points new connections at another port (the dependency restarted elsewhere). */
   retarget(port: number): void;
+  /**
+   * Resets every open connection and goes on accepting new ones (a dropped network, a peer
+   * restarted in place); returns how many there were (each relayed connection counts once).
+   */
+  cut(): number;
   /** Stops listening and resets every connection. */
   close(): Promise<void>;
 }
@@ -80,6 +85,11 @@ export async function startTcpRelay(targetPort: number): Promise<TcpRelay> {
     },
     retarget(port) {
       target = port;
+    },
+    cut() {
+      const open = sockets.size / 2;
+      for (const s of sockets) s.resetAndDestroy();
+      return open;
     },
     close: () =>
       new Promise<void>((resolve) => {
