@@ -15,8 +15,10 @@ import { AuthAdminService, BudgetPeriod } from "@strata/proto";
 import {
   type ChildServer,
   freePort,
+  processCpuMs,
   processRss,
   startChild,
+  treeCpuMs,
   treeRss,
   waitUntilReady,
 } from "./processes.ts";
@@ -45,6 +47,13 @@ export interface BenchPath {
   send(call: ChatCall): Promise<Response>;
   /** RSS in bytes of each of the gateway's processes by role (none for the direct path). */
   memory(): Record<string, number | undefined>;
+  /** CPU time used so far in ms by each of the gateway's processes, by role (as memory()). */
+  cpu(): Record<string, number | undefined>;
+  /**
+   * CPU time used so far in ms by processes the path needs besides the gateway's and the shared
+   * emulator (Strata's dynalite, standing in for DynamoDB), by name.
+   */
+  supportCpu(): Record<string, number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -111,6 +120,8 @@ export function directPath(emulatorUrl: string): BenchPath {
         },
       ),
     memory: () => ({}),
+    cpu: () => ({}),
+    supportCpu: () => ({}),
     stop: async () => undefined,
   };
 }
@@ -134,16 +145,50 @@ function chatCompletions(url: string, headers: Record<string, string>) {
 /** Strata and the processes devstack runs it in. */
 export interface StrataPath extends BenchPath {
   stack: Stack;
+  /** Dynalite, standing in for DynamoDB in a process of its own. */
+  dynamo: ChildServer;
+}
+
+/**
+ * Dynalite in a process of its own on a free loopback port, in memory: DynamoDB is remote in
+ * production, so its work (Strata's ledger writes) must not run in the load generator's event loop.
+ */
+async function startDynaliteProcess(dir: string): Promise<{ url: string; server: ChildServer }> {
+  const port = await freePort();
+  const server = startChild({
+    command: process.execPath,
+    args: [
+      require.resolve("dynalite/cli.js"),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--createTableMs",
+      "0",
+      "--deleteTableMs",
+      "0",
+      "--updateTableMs",
+      "0",
+    ],
+    logFile: join(dir, "dynalite.log"),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  // Any answer means it is listening (an unsigned GET is refused, which is fine).
+  await waitUntilReady(server, url, () => true, 30_000);
+  return { url, server };
 }
 
 /**
  * Strata as devstack runs it (gateway, auth, metering and inference as separate processes talking
- * gRPC, DynamoDB on dynalite), aimed at the emulator process. Requests use a key of a tenant with
- * rate limits, a concurrency limit and a token budget, all far above what the run needs, so every
- * request goes through admission and settlement as in production; metrics are always on.
+ * gRPC), aimed at the emulator process, with DynamoDB on dynalite in a process of its own.
+ * Requests use a key of a tenant with rate limits, a concurrency limit and a token budget, all far
+ * above what the run needs, so every request goes through admission and settlement as in
+ * production; metrics are always on.
  */
-export async function startStrata(emulatorUrl: string): Promise<StrataPath> {
+export async function startStrata(emulatorUrl: string, dir: string): Promise<StrataPath> {
+  const dynamo = await startDynaliteProcess(dir);
   const stack = await startStack({
+    dynamoEndpoint: dynamo.url,
     // "aws" with the endpoint set for inference: Bedrock is the emulator process, not one
     // embedded in this (the load generator's) process. Dummy credentials, as with the emulator.
     bedrock: "aws",
@@ -157,6 +202,14 @@ export async function startStrata(emulatorUrl: string): Promise<StrataPath> {
       },
     },
   });
+  /** A figure of each service's process, by role. */
+  const byService = (figure: (pid: number) => number | undefined) =>
+    Object.fromEntries(
+      Object.entries(stack.services).map(([role, service]) => [
+        role,
+        service.child.pid === undefined ? undefined : figure(service.child.pid),
+      ]),
+    );
   try {
     const admin = createRpcClient(
       AuthAdminService,
@@ -188,17 +241,18 @@ export async function startStrata(emulatorUrl: string): Promise<StrataPath> {
       send: chatCompletions(`${stack.gatewayUrl}/v1/chat/completions`, {
         authorization: `Bearer ${secret}`,
       }),
-      memory: () =>
-        Object.fromEntries(
-          Object.entries(stack.services).map(([role, service]) => [
-            role,
-            service.child.pid === undefined ? undefined : processRss(service.child.pid),
-          ]),
-        ),
-      stop: () => stack.stop(),
+      dynamo: dynamo.server,
+      memory: () => byService(processRss),
+      cpu: () => byService(processCpuMs),
+      supportCpu: () => ({ dynalite: processCpuMs(dynamo.server.pid) }),
+      stop: async () => {
+        await stack.stop();
+        await dynamo.server.stop();
+      },
     };
   } catch (error) {
     await stack.stop();
+    await dynamo.server.stop();
     throw error;
   }
 }
@@ -252,6 +306,8 @@ export async function startPortkey(emulatorUrl: string, dir: string): Promise<Be
       "x-portkey-aws-region": "us-east-1",
     }),
     memory: () => ({ portkey: treeRss(server.pid) }),
+    cpu: () => ({ portkey: treeCpuMs(server.pid) }),
+    supportCpu: () => ({}),
     stop: () => server.stop(),
   };
 }
@@ -362,6 +418,8 @@ export async function startLiteLlm(
     dialect: "openai",
     send: chatCompletions(`${url}/v1/chat/completions`, { authorization: `Bearer ${masterKey}` }),
     memory: () => ({ litellm: treeRss(server.pid) }),
+    cpu: () => ({ litellm: treeCpuMs(server.pid) }),
+    supportCpu: () => ({}),
     stop: () => server.stop(),
   };
 }

@@ -14,6 +14,22 @@ export function processRss(pid: number): number | undefined {
   }
 }
 
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc; undefined when it is
+ * gone. /proc counts in USER_HZ ticks, which Linux fixes at 100 per second for user space.
+ */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which is in parentheses and may contain spaces): state is
+    // the first, utime the 12th and stime the 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The process and all its descendants (a Python server may fork workers). */
 export function processTree(pid: number): number[] {
   const children = new Map<number, number[]>();
@@ -46,6 +62,15 @@ export function treeRss(pid: number): number | undefined {
   return processTree(pid)
     .slice(1)
     .reduce((sum, child) => sum + (processRss(child) ?? 0), own);
+}
+
+/** CPU time of a process and its live descendants in ms; undefined when the process is gone. */
+export function treeCpuMs(pid: number): number | undefined {
+  const own = processCpuMs(pid);
+  if (own === undefined) return undefined;
+  return processTree(pid)
+    .slice(1)
+    .reduce((sum, child) => sum + (processCpuMs(child) ?? 0), own);
 }
 
 /**

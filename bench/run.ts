@@ -29,6 +29,7 @@ import {
   startPortkey,
   startStrata,
 } from "./paths.ts";
+import { processCpuMs } from "./processes.ts";
 import {
   fmt,
   fmtSpread,
@@ -69,6 +70,13 @@ interface Round {
   loadRss: number;
   /** The same per process. */
   loadRssByRole: Record<string, number>;
+  /** CPU time per request of the saturation phase, in ms, of each of the gateway's processes. */
+  cpuByRole: Record<string, number>;
+  /**
+   * The same for the processes outside the gateway: the emulator, the load generator and what
+   * the path needs besides (Strata's dynalite).
+   */
+  supportCpu: Record<string, number>;
 }
 
 /** Everything measured on one path. */
@@ -103,10 +111,47 @@ function count(m: Measured, batch: Batch): Batch {
   return batch;
 }
 
-/** Runs a saturation batch while sampling the gateway's memory every 250 ms. */
+/** CPU time so far in ms of the processes outside the gateway, by name. */
+function supportCpu(m: Measured, emulatorPid: number): Record<string, number | undefined> {
+  const own = process.cpuUsage();
+  return {
+    emulator: processCpuMs(emulatorPid),
+    "load generator": (own.user + own.system) / 1000,
+    ...m.path.supportCpu(),
+  };
+}
+
+/** Each process's CPU time between two readings, per request. */
+function cpuPerRequest(
+  before: Record<string, number | undefined>,
+  after: Record<string, number | undefined>,
+  requests: number,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, ms]) => {
+      const from = before[name];
+      return [
+        name,
+        ms === undefined || from === undefined || requests === 0
+          ? Number.NaN
+          : (ms - from) / requests,
+      ];
+    }),
+  );
+}
+
+/**
+ * Runs a saturation batch while sampling the gateway's memory every 250 ms, and measures the CPU
+ * time every process spent per request. Settlement and ledger writes lag the answers a little,
+ * so the CPU is read half a second after the batch (the previous phase's lag falls inside it in
+ * the same way).
+ */
 async function saturate(
   m: Measured,
-): Promise<Pick<Round, "saturationRps" | "loadRss" | "loadRssByRole">> {
+  emulatorPid: number,
+): Promise<
+  Pick<Round, "saturationRps" | "loadRss" | "loadRssByRole" | "cpuByRole" | "supportCpu">
+> {
   let loadRss = 0;
   const loadRssByRole: Record<string, number> = {};
   const sample = () => {
@@ -117,6 +162,8 @@ async function saturate(
     }
   };
   const timer = setInterval(sample, 250);
+  const cpuBefore = m.path.cpu();
+  const supportBefore = supportCpu(m, emulatorPid);
   try {
     const batch = count(
       m,
@@ -126,14 +173,22 @@ async function saturate(
       }),
     );
     sample();
-    return { saturationRps: batch.rps, loadRss, loadRssByRole };
+    await sleep(500);
+    const requests = batch.samples.length + batch.errors;
+    return {
+      saturationRps: batch.rps,
+      loadRss,
+      loadRssByRole,
+      cpuByRole: cpuPerRequest(cpuBefore, m.path.cpu(), requests),
+      supportCpu: cpuPerRequest(supportBefore, supportCpu(m, emulatorPid), requests),
+    };
   } finally {
     clearInterval(timer);
   }
 }
 
 /** One round on one path: every phase in turn. */
-async function measureRound(m: Measured): Promise<Round> {
+async function measureRound(m: Measured, emulatorPid: number): Promise<Round> {
   const sequential = count(
     m,
     await runBatch(() => timeCompletion(m.path, call), {
@@ -160,7 +215,7 @@ async function measureRound(m: Measured): Promise<Round> {
     concurrent: percentiles(concurrent.samples),
     concurrentRps: concurrent.rps,
     ttft: percentiles(ttft.samples),
-    ...(await saturate(m)),
+    ...(await saturate(m, emulatorPid)),
   };
 }
 
@@ -273,6 +328,19 @@ function report(measured: Measured[], skipped: Skipped[], emulator: EmulatorProc
       measured,
       (r) => r.saturationRps,
     ),
+    figureRow("CPU per request at saturation, gateway [ms]", measured, (r) => total(r.cpuByRole), {
+      skipDirect: true,
+    }),
+    figureRow(
+      "CPU per request at saturation, emulator [ms]",
+      measured,
+      (r) => r.supportCpu.emulator ?? Number.NaN,
+    ),
+    figureRow(
+      "CPU per request at saturation, load generator [ms]",
+      measured,
+      (r) => r.supportCpu["load generator"] ?? Number.NaN,
+    ),
     ["gateway RSS at rest, after warm-up [MB]", ...measured.map((m) => fmt(mb(total(m.restRss))))],
     figureRow("gateway RSS under load, max [MB]", measured, (r) => mb(r.loadRss), {
       skipDirect: true,
@@ -285,10 +353,18 @@ function report(measured: Measured[], skipped: Skipped[], emulator: EmulatorProc
   const strata = measured.find((m) => m.path.name === "strata");
   if (strata) {
     const roles = Object.keys(strata.restRss);
-    console.log("\nStrata's processes (devstack runs each service as its own Node process):");
+    console.log(
+      "\nStrata's processes (devstack runs each service as its own Node process; dynalite stands in for DynamoDB, which is remote in production):",
+    );
     console.log(
       formatTable([
-        ["RSS [MB]", "at rest", "under load, max", "after the run"],
+        [
+          "process",
+          "RSS at rest [MB]",
+          "RSS under load, max [MB]",
+          "RSS after the run [MB]",
+          "CPU per request at saturation [ms]",
+        ],
         ...[...roles, "total"].map((role) => {
           const pick = (byRole: Record<string, number | undefined>) =>
             role === "total" ? total(byRole) : byRole[role];
@@ -301,8 +377,16 @@ function report(measured: Measured[], skipped: Skipped[], emulator: EmulatorProc
               ),
             ),
             fmt(mb(pick(strata.afterRss))),
+            fmtSpread(spread(strata.rounds.map((r) => pick(r.cpuByRole) ?? Number.NaN))),
           ];
         }),
+        [
+          "dynalite (not in total)",
+          "",
+          "",
+          "",
+          fmtSpread(spread(strata.rounds.map((r) => r.supportCpu.dynalite ?? Number.NaN))),
+        ],
       ]),
     );
   }
@@ -319,6 +403,7 @@ function report(measured: Measured[], skipped: Skipped[], emulator: EmulatorProc
       ["added time to first token p50", (r, d) => r.ttft.p50 - d.ttft.p50, false],
       [`throughput, ${c} concurrent`, (r) => r.concurrentRps, true],
       ["throughput, saturation", (r) => r.saturationRps, true],
+      ["CPU per request at saturation, gateway", (r) => total(r.cpuByRole), false],
       ["gateway RSS under load, max", (r) => r.loadRss, false],
     ];
     console.log(
@@ -359,7 +444,7 @@ async function main(dir: string): Promise<number> {
     progress(
       `emulator at ${emulator.url}; starting Strata${peers.length ? ` and ${peers.join(", ")}` : ""}…`,
     );
-    const starting: Array<Promise<BenchPath | Skipped>> = [startStrata(emulator.url)];
+    const starting: Array<Promise<BenchPath | Skipped>> = [startStrata(emulator.url, dir)];
     if (peers.includes("portkey")) starting.push(startPortkey(emulator.url, dir));
     if (peers.includes("litellm"))
       starting.push(startLiteLlm(emulator.url, dir, settings.liteLlmWorkers));
@@ -410,7 +495,7 @@ async function main(dir: string): Promise<number> {
       const order = measured.map((_, i) => measured[(i + round) % measured.length] as Measured);
       for (const m of order) {
         const started = performance.now();
-        m.rounds[round] = await measureRound(m);
+        m.rounds[round] = await measureRound(m, emulator.server.pid);
         progress(
           `round ${round + 1}/${settings.rounds} ${m.path.name}: ${((performance.now() - started) / 1000).toFixed(1)} s, ${m.errors} failed so far`,
         );

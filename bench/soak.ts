@@ -70,7 +70,7 @@ const loadAtStart = loadNow();
 async function main(dir: string): Promise<number> {
   const emulator = await startEmulator(dir);
   try {
-    const strata = await startStrata(emulator.url);
+    const strata = await startStrata(emulator.url, dir);
     try {
       return await soak(strata);
     } finally {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { type Stack, startStack } from "@strata/devstack";
+import { type LocalDynamo, type Stack, startDynalite, startStack } from "@strata/devstack";
 import { createDynamoClient } from "@strata/dynamodb";
 import { bearerAuth, createRpcClient, createRpcTransport } from "@strata/platform";
 import { AuthAdminService } from "@strata/proto";
@@ -46,6 +46,7 @@ const catalog: CatalogEntry[] = [
   { ...pro, id: "pro-us", aliases: [], bedrockModelId: PRO_US, fallbacks: [] },
 ];
 
+let dynamo: LocalDynamo;
 let stack: Stack;
 let client: OpenAI;
 
@@ -53,7 +54,11 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "strata-resilience-"));
   const catalogFile = join(dir, "catalog.json");
   writeFileSync(catalogFile, JSON.stringify({ models: catalog }));
+  // A DynamoDB of the test's own, which the stack is given rather than starting one: the ledger
+  // checks below read it directly, so they also show that the services used it.
+  dynamo = await startDynalite();
   stack = await startStack({
+    dynamoEndpoint: dynamo.endpoint,
     logLevel: "warn",
     logFile: join(dir, "services.log"),
     serviceEnv: {
@@ -70,6 +75,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await stack?.stop();
+  await dynamo?.close();
 });
 
 const newClient = (apiKey: string) =>
@@ -103,7 +109,7 @@ async function tenantKey(allowedRegions: string[] = []) {
 
 /** The tenant's usage ledger items, once `count` have arrived. */
 async function ledger(tenantId: string, count: number) {
-  const { doc } = createDynamoClient({ region: "us-east-1", endpoint: stack.dynamoEndpoint });
+  const { doc } = createDynamoClient({ region: "us-east-1", endpoint: dynamo.endpoint });
   const deadline = Date.now() + 10_000;
   for (;;) {
     const { Items = [] } = await doc.send(

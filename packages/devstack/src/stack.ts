@@ -28,6 +28,11 @@ export interface StackOptions {
   logFile?: string | undefined;
   /** Create the `default` tenant and a first key when they do not exist. */
   bootstrap?: boolean;
+  /**
+   * A DynamoDB API to use instead of starting dynalite in this process (for instance dynalite in
+   * a process of its own); the services create their tables there when missing.
+   */
+  dynamoEndpoint?: string;
   /** Options of the embedded Bedrock emulator (e.g. the roles its STS stand-in lets be assumed). */
   emulator?: BedrockEmulatorOptions;
   /** Extra environment per service, e.g. { gateway: { STRATA_SSE_KEEPALIVE_MS: "100" } }. */
@@ -79,8 +84,9 @@ function secretFile(path: string, create: () => string): string {
 
 /**
  * Starts the whole system on this machine, with the same code paths as in production: dynalite
- * for DynamoDB and the Bedrock emulator (in this process), and auth, metering, inference and the
- * gateway as child processes talking real gRPC. Used by `npm start` and the integration tests.
+ * for DynamoDB (unless `dynamoEndpoint` names one) and the Bedrock emulator, both in this
+ * process, and auth, metering, inference and the gateway as child processes talking real gRPC.
+ * Used by `npm start` and the integration tests.
  */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const host = options.host ?? "127.0.0.1";
@@ -93,10 +99,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   try {
-    const dynamo: LocalDynamo = await startDynalite(
-      stateDir ? { path: join(stateDir, "dynamodb") } : {},
-    );
-    started.push({ stop: () => dynamo.close() });
+    let dynamoEndpoint = options.dynamoEndpoint;
+    if (dynamoEndpoint === undefined) {
+      const dynamo: LocalDynamo = await startDynalite(
+        stateDir ? { path: join(stateDir, "dynamodb") } : {},
+      );
+      started.push({ stop: () => dynamo.close() });
+      dynamoEndpoint = dynamo.endpoint;
+    }
     let emulator: BedrockEmulator | undefined;
     let emulatorUrl: string | undefined;
     if ((options.bedrock ?? "emulator") === "emulator") {
@@ -115,7 +125,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       STRATA_SHUTDOWN_GRACE_MS: "5000",
     };
     const dynamoEnv = {
-      STRATA_DYNAMODB_ENDPOINT: dynamo.endpoint,
+      STRATA_DYNAMODB_ENDPOINT: dynamoEndpoint,
       STRATA_DYNAMODB_REGION: "us-east-1",
       STRATA_CREATE_TABLES: "true",
     };
@@ -188,7 +198,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       apiKey,
       emulatorUrl,
       emulator,
-      dynamoEndpoint: dynamo.endpoint,
+      dynamoEndpoint,
       services: { auth, metering, inference, gateway },
       startGateway: (env = {}) => service("gateway", { ...gatewayEnv, ...env }),
       startReplica: (name, env = {}) => service(name, { ...replicaEnv[name], ...env }),
