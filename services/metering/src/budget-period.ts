@@ -4,6 +4,8 @@ import { BudgetPeriod } from "@strata/proto";
 export interface PeriodWindow {
   /** `d2026-11-23` or `m2026-11`: part of the budget's store key. */
   id: string;
+  /** First millisecond of the period. */
+  startMs: number;
   /** First millisecond of the next period: when the budget is whole again. */
   endMs: number;
   /** For messages: "daily" or "monthly". */
@@ -25,13 +27,19 @@ export function periodWindow(period: BudgetPeriod, nowMs: number): PeriodWindow 
       const d = now.getUTCDate();
       return {
         id: `d${y}-${pad(m + 1)}-${pad(d)}`,
+        startMs: Date.UTC(y, m, d),
         endMs: Date.UTC(y, m, d + 1),
         adjective: "daily",
       };
     }
     case BudgetPeriod.MONTH:
     case BudgetPeriod.UNSPECIFIED:
-      return { id: `m${y}-${pad(m + 1)}`, endMs: Date.UTC(y, m + 1, 1), adjective: "monthly" };
+      return {
+        id: `m${y}-${pad(m + 1)}`,
+        startMs: Date.UTC(y, m, 1),
+        endMs: Date.UTC(y, m + 1, 1),
+        adjective: "monthly",
+      };
     default: {
       const never: never = period;
       return never;

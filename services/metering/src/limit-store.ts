@@ -20,6 +20,13 @@ export interface LimitStore {
   reservation(recordKey: string, nowMs: number): Promise<ReservationLookup>;
   /** Applies a settlement once: a reservation already settled (or unknown) changes nothing. */
   settle(plan: SettlePlan): Promise<SettleOutcome>;
+  /**
+   * Gives budget periods the store has no counters for (`seeded: false` in an AdmitOutcome)
+   * their usage so far, each atomically and once: a period already seeded, by another replica
+   * meanwhile, is left as it is; one with counters but no seed mark (written before seeding
+   * existed) is only marked.
+   */
+  seedBudgets(seeds: BudgetSeed[], nowMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -68,6 +75,15 @@ export interface AdmitPlan {
   budgets: BudgetHold[];
 }
 
+/** The usage of a budget period before the store knew it (from the usage ledger). */
+export interface BudgetSeed {
+  key: string;
+  usedTokens: number;
+  usedCost: number;
+  /** As BudgetHold.ttlMs. */
+  ttlMs: number;
+}
+
 /** A budget's counters. */
 export interface BudgetLevel {
   usedTokens: number;
@@ -80,13 +96,17 @@ export interface BudgetLevel {
  * The evaluation of a plan, check by check in plan order. When admitted, levels are after the
  * draw; when refused, before (nothing was drawn). A known reservation id is admitted again
  * without drawing anything (`duplicate`).
+ *
+ * A budget period the store holds no counters for is `seeded: false` and refuses the plan: the
+ * period is new, or the store lost its state (a Redis or metering restart), and its usage so far
+ * must come from the ledger (seedBudgets) before anything is drawn from it.
  */
 export interface AdmitOutcome {
   admitted: boolean;
   duplicate: boolean;
   buckets: Array<{ ok: boolean; units: number }>;
   slots: Array<{ ok: boolean; inUse: number; oldestLeaseEndMs: number }>;
-  budgets: Array<{ ok: boolean } & BudgetLevel>;
+  budgets: Array<{ ok: boolean; seeded: boolean } & BudgetLevel>;
 }
 
 /** What a settled reservation's record becomes: settling it again changes nothing. */

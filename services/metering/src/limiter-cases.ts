@@ -15,7 +15,13 @@ import {
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import type { LimitStore } from "./limit-store.ts";
-import { createLimiter, type RateLimitView } from "./limiter.ts";
+import {
+  type BudgetScope,
+  type BudgetUsage,
+  createLimiter,
+  type LimiterOptions,
+  type RateLimitView,
+} from "./limiter.ts";
 
 type LimitsInit = MessageInitShape<typeof LimitsSchema>;
 
@@ -38,7 +44,11 @@ const nova = { model: "amazon.nova-micro", modelAliases: ["nova-micro"] };
 const minute = 60_000;
 
 /** A limiter over the store with its own clock and a tenant no other case uses. */
-export function limiterHarness(store: LimitStore, startMs = Date.UTC(2026, 10, 23, 10)) {
+export function limiterHarness(
+  store: LimitStore,
+  startMs = Date.UTC(2026, 10, 23, 10),
+  extra: Pick<LimiterOptions, "budgetHistory"> = {},
+) {
   let now = startMs;
   const registry = new Registry();
   const limiter = createLimiter({
@@ -48,6 +58,7 @@ export function limiterHarness(store: LimitStore, startMs = Date.UTC(2026, 10, 2
     clock: () => now,
     leaseMs: 10 * minute,
     reservationTtlMs: 60 * minute,
+    ...extra,
   });
   const tenant = `acme-${randomUUID().slice(0, 8)}`;
   let seq = 0;
@@ -567,6 +578,85 @@ export function describeLimiterCases(storeName: string, store: () => LimitStore)
       ).toBe(10);
       await h.refusal({ ...limits, estimatedInputTokens: 11 });
       await h.admit({ ...limits, estimatedInputTokens: 10 });
+    });
+
+    it("starts a budget period it does not know from the ledger's usage, asking once", async () => {
+      const asked: BudgetScope[] = [];
+      const history = async (scope: BudgetScope): Promise<BudgetUsage> => {
+        asked.push(scope);
+        await new Promise((r) => setTimeout(r, 20)); // a Query takes a while: admissions race it
+        return { tokens: 900, costMicros: 0 };
+      };
+      const h = limiterHarness(store(), undefined, { budgetHistory: history });
+      const limits = tenantLimits({ budget: { period: BudgetPeriod.MONTH, tokens: 1_000 } });
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) =>
+          h.admit({ ...limits, requestId: `s${i}`, estimatedInputTokens: 20, maxOutputTokens: 30 }),
+        ),
+      );
+      // 900 used before: two requests of 50 fit in 1,000, the other eight are refused.
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(2);
+      expect(asked).toEqual([
+        { tenantId: h.tenant, fromMs: Date.UTC(2026, 10, 1), toMs: Date.UTC(2026, 11, 1) },
+      ]);
+      const refused = await h.refusal({ ...limits, estimatedInputTokens: 1 });
+      expect(refused.message).toContain("Budget 1000, Used 900, Reserved 100, Requested 1.");
+      expect(await h.metric("strata_metering_budget_seeds_total", {})).toBe(1);
+      expect(asked).toHaveLength(1);
+    });
+
+    it("starts a key's budget from that key's usage, and a new period from the ledger again", async () => {
+      const asked: BudgetScope[] = [];
+      const h = limiterHarness(store(), Date.UTC(2026, 10, 30, 23, 59), {
+        budgetHistory: async (scope) => {
+          asked.push(scope);
+          return { tokens: 0, costMicros: 9_000 };
+        },
+      });
+      const limits = keyLimits({ budget: { period: BudgetPeriod.DAY, costMicros: 10_000 } });
+      const price = { inputPerMillionMicros: 1_000_000, outputPerMillionMicros: 1_000_000 };
+      await h.admit({ ...limits, estimatedInputTokens: 500, maxOutputTokens: 500, price });
+      expect(
+        (await h.refusal({ ...limits, estimatedInputTokens: 1, maxOutputTokens: 0, price }))
+          .message,
+      ).toContain("Used 9000 micros, Reserved 1000 micros");
+      h.advance(minute);
+      await h.admit({ ...limits, estimatedInputTokens: 500, maxOutputTokens: 500, price });
+      expect(asked).toEqual([
+        {
+          tenantId: h.tenant,
+          keyId: "k1",
+          fromMs: Date.UTC(2026, 10, 30),
+          toMs: Date.UTC(2026, 11, 1),
+        },
+        {
+          tenantId: h.tenant,
+          keyId: "k1",
+          fromMs: Date.UTC(2026, 11, 1),
+          toMs: Date.UTC(2026, 11, 2),
+        },
+      ]);
+    });
+
+    it("treats a ledger that cannot be read like a failed store, and asks it again next time", async () => {
+      let calls = 0;
+      const h = limiterHarness(store(), undefined, {
+        budgetHistory: async () => {
+          calls++;
+          if (calls === 1) throw new Error("DynamoDB is unreachable");
+          return { tokens: 990, costMicros: 0 };
+        },
+      });
+      const limits = tenantLimits({ budget: { period: BudgetPeriod.MONTH, tokens: 1_000 } });
+      // Fail-open (the harness's mode): admitted unchecked, and counted.
+      expect(await h.admit({ ...limits, estimatedInputTokens: 50 })).toMatchObject({
+        limitTokens: 0,
+      });
+      expect(await h.metric("strata_metering_fail_open_admissions_total", {})).toBe(1);
+      expect((await h.refusal({ ...limits, estimatedInputTokens: 50 })).reason).toBe(
+        "quota_exceeded",
+      );
+      expect(calls).toBe(2);
     });
 
     it("never lets 50 concurrent admissions take more slots than the limit", async () => {

@@ -19,6 +19,7 @@ const brokenStore: LimitStore = {
   admit: () => Promise.reject(new Error("Command timed out")),
   reservation: () => Promise.reject(new Error("Command timed out")),
   settle: () => Promise.reject(new Error("Command timed out")),
+  seedBudgets: () => Promise.reject(new Error("Command timed out")),
   close: async () => {},
 };
 

@@ -11,7 +11,13 @@ import type {
 import { Counter, Gauge, type Registry } from "prom-client";
 import { type PeriodWindow, periodWindow } from "./budget-period.ts";
 import { costMicros, type PriceMicros } from "./cost.ts";
-import type { AdmitOutcome, AdmitPlan, BudgetLevel, LimitStore } from "./limit-store.ts";
+import type {
+  AdmitOutcome,
+  AdmitPlan,
+  BudgetLevel,
+  BudgetSeed,
+  LimitStore,
+} from "./limit-store.ts";
 import { modelMatches } from "./model-match.ts";
 import { bucketUsed, bucketView, bucketWaitMs } from "./token-bucket.ts";
 
@@ -35,6 +41,28 @@ export interface LimiterOptions {
   reservationTtlMs?: number;
   /** The clock, in Unix milliseconds (tests control it). Default Date.now. */
   clock?: () => number;
+  /**
+   * What a budget's scope used in a period before the store knew the period, from the usage
+   * ledger: asked once for each budget period the store holds no counters for, so a budget
+   * survives a restart of the store (Redis, or metering with the memory store). Default: none,
+   * every period counts from zero.
+   */
+  budgetHistory?: (scope: BudgetScope) => Promise<BudgetUsage>;
+}
+
+/** Whose usage, over which time: a tenant's, or one of its keys' (`keyId`). */
+export interface BudgetScope {
+  tenantId: string;
+  keyId?: string;
+  fromMs: number;
+  /** Exclusive. */
+  toMs: number;
+}
+
+/** Usage as budgets count it: input + output tokens, and cost in micro-units. */
+export interface BudgetUsage {
+  tokens: number;
+  costMicros: number;
 }
 
 /**
@@ -112,6 +140,8 @@ interface BudgetMeta {
   owner: "tenant" | "API key";
   window: PeriodWindow;
   tenant: boolean;
+  /** The key whose budget it is; undefined for the tenant's. */
+  keyId: string | undefined;
 }
 
 interface Built {
@@ -187,6 +217,64 @@ export function createLimiter(options: LimiterOptions): Limiter {
     help: "Requests admitted without checking limits because the limit store failed (fail-open).",
     registers,
   });
+  const seeded = new Counter({
+    name: "strata_metering_budget_seeds_total",
+    help: "Usage-ledger lookups for budget periods the limit store held no counters for (a new period, or a store that lost its state), by this replica.",
+    registers,
+  });
+
+  /** Budget periods being seeded by this replica: concurrent admissions wait for one seeding. */
+  const seeding = new Map<string, Promise<BudgetSeed>>();
+  const seedOf = (hold: AdmitPlan["budgets"][number], meta: BudgetMeta, tenant: string) => {
+    const running = seeding.get(hold.key);
+    if (running) return running;
+    const started = (async (): Promise<BudgetSeed> => {
+      const usage = options.budgetHistory
+        ? await options.budgetHistory({
+            tenantId: tenant,
+            ...(meta.keyId === undefined ? {} : { keyId: meta.keyId }),
+            fromMs: meta.window.startMs,
+            toMs: meta.window.endMs,
+          })
+        : { tokens: 0, costMicros: 0 };
+      seeded.inc();
+      logger.info(
+        { tenantId: tenant, keyId: meta.keyId, period: meta.window.id, ...usage },
+        "budget period started from the usage ledger",
+      );
+      return {
+        key: hold.key,
+        usedTokens: usage.tokens,
+        usedCost: usage.costMicros,
+        ttlMs: hold.ttlMs,
+      };
+    })().finally(() => seeding.delete(hold.key));
+    seeding.set(hold.key, started);
+    return started;
+  };
+
+  /**
+   * Admits a plan; a budget period the store has no counters for is first given its usage so far
+   * from the ledger (once, however many replicas and requests race), then the plan is tried again.
+   */
+  const admitSeeded = async (built: Built, tenant: string): Promise<AdmitOutcome> => {
+    const first = await store.admit(built.plan);
+    const cold = first.budgets.flatMap((b, i) => (b.seeded ? [] : [i]));
+    if (first.duplicate || cold.length === 0) return first;
+    const seeds = await Promise.all(
+      cold.map((i) => {
+        const hold = built.plan.budgets[i];
+        const meta = built.budgets[i];
+        if (!hold || !meta) throw new Error(`budget ${i} is not in the plan`);
+        return seedOf(hold, meta, tenant);
+      }),
+    );
+    await store.seedBudgets(seeds, clock());
+    const second = await store.admit(built.plan);
+    // Only a store emptied again in between (another restart) gets here: a store failure.
+    if (second.budgets.some((b) => !b.seeded)) throw new Error("budget counters vanished");
+    return second;
+  };
 
   let lastStoreErrorLogMs = Number.NEGATIVE_INFINITY;
   const logStoreError = (err: unknown, op: string) => {
@@ -302,7 +390,12 @@ export function createLimiter(options: LimiterOptions): Limiter {
         cost: reserveCost,
         ttlMs: keepMs,
       });
-      built.budgets.push({ owner, window, tenant: owner === "tenant" });
+      built.budgets.push({
+        owner,
+        window,
+        tenant: owner === "tenant",
+        keyId: owner === "tenant" ? undefined : keyId,
+      });
       record.budgets.push({
         key,
         ttlMs: keepMs,
@@ -458,7 +551,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
       const built = build(req, tenant, nowMs);
       let outcome: AdmitOutcome;
       try {
-        outcome = await store.admit(built.plan);
+        outcome = await admitSeeded(built, tenant);
       } catch (err) {
         logStoreError(err, "admit");
         if (failMode === "closed") {

@@ -6,7 +6,7 @@ import { limitStoreFromConfig } from "./limit-store-from-config.ts";
 import { createLimiter } from "./limiter.ts";
 import { createMeteringServer } from "./server.ts";
 import { usageTableSpec } from "./tables.ts";
-import { queryUsage } from "./usage-query.ts";
+import { ledgerUsage, queryUsage } from "./usage-query.ts";
 
 const config = loadMeteringConfig(process.env);
 const tracing = startTracing({
@@ -36,6 +36,9 @@ const limiter = createLimiter({
   failMode: config.STRATA_LIMITS_FAIL_MODE,
   leaseMs: config.STRATA_LIMITS_LEASE_MS,
   reservationTtlMs: config.STRATA_RESERVATION_TTL_MS,
+  // A budget outlives a restart of its store: a period the store does not know starts from the
+  // ledger's sum.
+  budgetHistory: (scope) => ledgerUsage(dynamo.doc, usageTable.name, scope),
 });
 const server = await createMeteringServer({
   ledger,

@@ -2,6 +2,7 @@ import {
   type AdmitOutcome,
   type AdmitPlan,
   type BudgetLevel,
+  type BudgetSeed,
   type LimitStore,
   type ReservationLookup,
   type SettleOutcome,
@@ -22,6 +23,8 @@ interface Budget extends BudgetLevel, Expiring {
    * the same however many reservations are outstanding (abandoned ones linger for an hour).
    */
   nextHoldExpiryMs: number;
+  /** Whether the period's usage before this store knew it has been added (seedBudgets). */
+  seeded: boolean;
 }
 interface StoredRecord extends Expiring {
   value: string;
@@ -93,6 +96,7 @@ export function createMemoryLimitStore(): LimitStore {
       reservedCost: 0,
       holds: new Map(),
       nextHoldExpiryMs: Number.POSITIVE_INFINITY,
+      seeded: false,
       expiresAtMs: 0,
     };
     releaseExpiredHolds(budget, nowMs);
@@ -128,6 +132,7 @@ export function createMemoryLimitStore(): LimitStore {
         const fits = (limit: number, used: number, reserved: number, more: number) =>
           limit === 0 || used + reserved + more <= limit;
         const ok =
+          budget.seeded &&
           fits(hold.tokenLimit, budget.usedTokens, budget.reservedTokens, hold.tokens) &&
           fits(hold.costLimit, budget.usedCost, budget.reservedCost, hold.cost);
         return { hold, budget, ok };
@@ -174,7 +179,11 @@ export function createMemoryLimitStore(): LimitStore {
           inUse: c.set.size,
           oldestLeaseEndMs: c.set.size > 0 ? Math.min(...c.set.values()) : 0,
         })),
-        budgets: budgetChecks.map((c) => ({ ok: c.ok, ...level(c.budget) })),
+        budgets: budgetChecks.map((c) => ({
+          ok: c.ok,
+          seeded: c.budget.seeded,
+          ...level(c.budget),
+        })),
       };
     },
 
@@ -223,6 +232,21 @@ export function createMemoryLimitStore(): LimitStore {
         return level(budget);
       });
       return { applied: true, slots: inUse, budgets: levels };
+    },
+
+    async seedBudgets(seeds: BudgetSeed[], nowMs: number) {
+      for (const seed of seeds) {
+        const budget = budgetAt(seed.key, nowMs);
+        if (budget.seeded) continue;
+        const empty = budget.usedTokens === 0 && budget.usedCost === 0 && budget.holds.size === 0;
+        if (empty) {
+          budget.usedTokens = seed.usedTokens;
+          budget.usedCost = seed.usedCost;
+        }
+        budget.seeded = true;
+        budget.expiresAtMs = Math.max(budget.expiresAtMs, nowMs + seed.ttlMs);
+        budgets.set(seed.key, budget);
+      }
     },
 
     async close() {

@@ -4,6 +4,7 @@ import {
   type AdmitOutcome,
   type AdmitPlan,
   type BudgetLevel,
+  type BudgetSeed,
   type LimitStore,
   type ReservationLookup,
   type SettleOutcome,
@@ -78,7 +79,8 @@ end
  * ARGV: now, id, record, recordTtl, lease, nb, ns, ng, nb × (perMinute, cost), ns × limit,
  *       ng × (tokenLimit, costLimit, tokens, cost, ttl).
  * Returns admitted, duplicate, nb × (ok, units), ns × (ok, inUse, oldestLeaseEnd),
- *         ng × (ok, usedTokens, reservedTokens, usedCost, reservedCost).
+ *         ng × (ok, seeded, usedTokens, reservedTokens, usedCost, reservedCost).
+ * A budget's hash has the field `s` once seeded (seedLua); without it the budget refuses.
  */
 const admitLua = `${luaHelpers}
 local now, id, ttl, lease = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -112,7 +114,9 @@ for i = 1, ng do
   local stale = redis.call("ZRANGEBYSCORE", g.exp, "-inf", s(now), "LIMIT", 0, 100)
   for _, old in ipairs(stale) do releaseHold(g.key, g.holds, g.exp, old) end
   g.ut, g.rt, g.uc, g.rc = budgetLevel(g.key)
-  g.ok = (g.tl == 0 or g.ut + g.rt + g.t <= g.tl) and (g.cl == 0 or g.uc + g.rc + g.c <= g.cl)
+  g.seeded = redis.call("HEXISTS", g.key, "s") == 1
+  g.ok = g.seeded and (g.tl == 0 or g.ut + g.rt + g.t <= g.tl)
+    and (g.cl == 0 or g.uc + g.rc + g.c <= g.cl)
   all = all and g.ok
   bg[i] = g
   a, k = a + 5, k + 3
@@ -152,7 +156,7 @@ for _, x in ipairs(sl) do
   table.insert(out, num(oldest[2]))
 end
 for _, g in ipairs(bg) do
-  for _, v in ipairs({ b(g.ok), g.ut, g.rt, g.uc, g.rc }) do table.insert(out, v) end
+  for _, v in ipairs({ b(g.ok), b(g.seeded), g.ut, g.rt, g.uc, g.rc }) do table.insert(out, v) end
 end
 return out
 `;
@@ -198,9 +202,31 @@ end
 return out
 `;
 
+/**
+ * KEYS: ng budget keys. ARGV: ng × (usedTokens, usedCost, ttl).
+ * Marks each budget seeded, adding its usage so far if the store held nothing for it; a budget
+ * seeded already is left alone.
+ */
+const seedLua = `${luaHelpers}
+for i = 1, #KEYS do
+  local key, a = KEYS[i], (i - 1) * 3
+  if redis.call("HEXISTS", key, "s") == 0 then
+    -- Counters without the mark predate seeding: they are the period's usage already.
+    if redis.call("EXISTS", key) == 0 then
+      redis.call("HINCRBY", key, "ut", s(tonumber(ARGV[a + 1])))
+      redis.call("HINCRBY", key, "uc", s(tonumber(ARGV[a + 2])))
+    end
+    redis.call("HSET", key, "s", "1")
+    keepFor(key, tonumber(ARGV[a + 3]))
+  end
+end
+return 1
+`;
+
 interface LimitCommands {
   strataAdmit(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
   strataSettle(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
+  strataSeed(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number>;
 }
 
 const budgetKeys = (key: string) => [key, `${key}:holds`, `${key}:exp`];
@@ -234,6 +260,7 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
   }) as Redis & LimitCommands;
   redis.defineCommand("strataAdmit", { lua: admitLua });
   redis.defineCommand("strataSettle", { lua: settleLua });
+  redis.defineCommand("strataSeed", { lua: seedLua });
 
   // Log transitions, not every failed reconnect.
   let up = false;
@@ -284,6 +311,7 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
         })),
         budgets: plan.budgets.map(() => ({
           ok: next() === 1,
+          seeded: next() === 1,
           usedTokens: next(),
           reservedTokens: next(),
           usedCost: next(),
@@ -326,6 +354,15 @@ export function createRedisLimitStore(options: RedisLimitStoreOptions): RedisLim
         }),
       );
       return { applied: true, slots, budgets };
+    },
+
+    async seedBudgets(seeds: BudgetSeed[]) {
+      if (seeds.length === 0) return;
+      await redis.strataSeed(
+        seeds.length,
+        ...seeds.map((x) => x.key),
+        ...seeds.flatMap((x) => [x.usedTokens, x.usedCost, x.ttlMs]),
+      );
     },
 
     ready(timeoutMs) {

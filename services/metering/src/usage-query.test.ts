@@ -8,7 +8,7 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUsageLedger, type UsageLedger, usageItem } from "./ledger.ts";
 import { usageTableSpec } from "./tables.ts";
-import { queryUsage } from "./usage-query.ts";
+import { ledgerUsage, queryUsage } from "./usage-query.ts";
 
 const table = usageTableSpec("q-");
 let dynamo: Awaited<ReturnType<typeof startDynalite>>;
@@ -104,5 +104,33 @@ describe("usage query", () => {
       reason: "invalid_request",
       param: "since_day",
     });
+  });
+});
+
+describe("ledger usage for a budget period", () => {
+  it("sums input + output tokens and cost of the tenant, or of one key, from start to end", async () => {
+    const tenantId = "budget-acme";
+    ledger.record(record("b1", { tenantId, at: "2026-10-31T23:59:59.999Z" }), 1); // before
+    ledger.record(record("b2", { tenantId, at: "2026-11-01T00:00:00.000Z" }), 20);
+    ledger.record(record("b3", { tenantId, keyId: "k2", at: "2026-11-15T12:00:00Z" }), 300);
+    ledger.record(record("b4", { tenantId, at: "2026-11-30T23:59:59.999Z" }), 4_000);
+    ledger.record(record("b5", { tenantId, at: "2026-12-01T00:00:00.000Z" }), 50_000); // after
+    ledger.record(record("b6", { tenantId: "someone-else", at: "2026-11-10T00:00:00Z" }), 7);
+    await ledger.flush();
+    const november = { fromMs: Date.UTC(2026, 10, 1), toMs: Date.UTC(2026, 11, 1) };
+    expect(await ledgerUsage(doc, table.name, { tenantId, ...november })).toEqual({
+      tokens: 330,
+      costMicros: 4_320,
+    });
+    expect(await ledgerUsage(doc, table.name, { tenantId, keyId: "k2", ...november })).toEqual({
+      tokens: 110,
+      costMicros: 300,
+    });
+    expect(
+      await ledgerUsage(doc, table.name, {
+        tenantId: "nobody",
+        ...november,
+      }),
+    ).toEqual({ tokens: 0, costMicros: 0 });
   });
 });

@@ -2,6 +2,7 @@ import { type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb
 import { create } from "@bufbuild/protobuf";
 import { invalidRequest } from "@strata/errors";
 import { type QueryUsageRequest, type UsageSummary, UsageSummarySchema } from "@strata/proto";
+import type { BudgetScope, BudgetUsage } from "./limiter.ts";
 
 const dayPattern = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -65,4 +66,46 @@ export async function queryUsage(
       a.keyId.localeCompare(b.keyId) ||
       a.model.localeCompare(b.model),
   );
+}
+
+/**
+ * What a tenant, or one of its keys, used from `fromMs` to `toMs` (exclusive, by the requests'
+ * start), summed from the ledger as budgets count it: input + output tokens and cost. One Query
+ * of the tenant's partition over the range (paginated, strongly consistent, so a record written
+ * just before a restart counts). Records still buffered in a metering replica are not in it.
+ */
+export async function ledgerUsage(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  scope: BudgetScope,
+): Promise<BudgetUsage> {
+  const usage: BudgetUsage = { tokens: 0, costMicros: 0 };
+  // Sort keys start with the ISO start time; every key of the last millisecond sorts before "~".
+  const from = new Date(scope.fromMs).toISOString();
+  const to = `${new Date(scope.toMs - 1).toISOString()}~`;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: "tenantId = :t AND usageKey BETWEEN :from AND :to",
+        ...(scope.keyId === undefined ? {} : { FilterExpression: "keyId = :k" }),
+        ExpressionAttributeValues: {
+          ":t": scope.tenantId,
+          ":from": from,
+          ":to": to,
+          ...(scope.keyId === undefined ? {} : { ":k": scope.keyId }),
+        },
+        ProjectionExpression: "inputTokens, outputTokens, costMicros",
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      usage.tokens += Number(item.inputTokens ?? 0) + Number(item.outputTokens ?? 0);
+      usage.costMicros += Number(item.costMicros ?? 0);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return usage;
 }
