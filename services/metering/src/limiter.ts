@@ -240,7 +240,9 @@ export function createLimiter(options: LimiterOptions): Limiter {
       seeded.inc();
       logger.info(
         { tenantId: tenant, keyId: meta.keyId, period: meta.window.id, ...usage },
-        "budget period started from the usage ledger",
+        options.budgetHistory
+          ? "budget period started from the usage ledger"
+          : "budget period started from zero",
       );
       return {
         key: hold.key,
