@@ -11,10 +11,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY services ./services
-# The lockfile pins every version; `npm install` (not `npm ci`) because the lockfile omits other
-# platforms' optional binaries of dev tools, which are not installed here anyway (--omit=dev).
+# `npm ci`: exactly the lockfile's versions, and only the service's production dependencies.
 RUN test -n "${SERVICE}" \
- && npm install --omit=dev --ignore-scripts --no-audit --no-fund --workspace "services/${SERVICE}" \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace "services/${SERVICE}" \
  && npm cache clean --force \
  && rm -rf services/*/src/*.test.ts packages/*/src/*.test.ts packages/*/src/testing
 

@@ -13,7 +13,11 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts"],
+          include: [
+            "packages/*/src/**/*.test.ts",
+            "services/*/src/**/*.test.ts",
+            "scripts/**/*.test.ts",
+          ],
           // Fixes fast-check's seed from STRATA_FUZZ_SEED, to replay a property failure.
           setupFiles: ["test/fast-check-setup.ts"],
           testTimeout: 15_000,

@@ -15,9 +15,15 @@ afterAll(() => {
 });
 
 const dockerfile = readFileSync("Dockerfile", "utf8");
-const installCommand = /npm install --omit=dev[^\n\\]*--workspace "services\/\$\{SERVICE\}"/.exec(
+const installCommand = /npm ci --omit=dev[^\n\\]*--workspace "services\/\$\{SERVICE\}"/.exec(
   dockerfile,
 )?.[0];
+/** The Dockerfile's install arguments for one service, as its RUN line has them. */
+const installArgs = (service: string): string[] =>
+  (installCommand ?? "")
+    .replace('"services/${SERVICE}"', `services/${service}`)
+    .split(" ")
+    .slice(1);
 
 /** A kubeconfig naming an API server that is not there. */
 function kubeconfig(dir: string): string {
@@ -54,19 +60,7 @@ describe("service images", () => {
           filter: (src) => !src.includes("node_modules"),
         });
       }
-      await run(
-        "npm",
-        [
-          "install",
-          "--omit=dev",
-          "--ignore-scripts",
-          "--no-audit",
-          "--no-fund",
-          "--workspace",
-          `services/${service}`,
-        ],
-        { cwd: dir, timeout: 120_000 },
-      );
+      await run("npm", installArgs(service), { cwd: dir, timeout: 120_000 });
       // No dev tool in the image.
       await expect(
         run("node", ["-e", "require.resolve('vitest')"], { cwd: dir }),
