@@ -21,7 +21,7 @@ const installCommand = /npm ci --omit=dev[^\n\\]*--workspace "services\/\$\{SERV
 /** The Dockerfile's install arguments for one service, as its RUN line has them. */
 const installArgs = (service: string): string[] =>
   (installCommand ?? "")
-    .replace('"services/${SERVICE}"', `services/${service}`)
+    .replace(/"services\/\$\{SERVICE\}"/, `services/${service}`)
     .split(" ")
     .slice(1);
 
