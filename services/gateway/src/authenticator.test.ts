@@ -4,12 +4,13 @@ import { StrataError, toConnectError } from "@strata/errors";
 import { createLogger } from "@strata/platform";
 import {
   AuthService,
+  type Principal,
   VerifyKeyResponseSchema,
   WatchRevocationsResponseSchema,
 } from "@strata/proto";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { createAuthenticator } from "./authenticator.ts";
+import { createAuthenticator, createStaleAnswers } from "./authenticator.ts";
 
 const logger = createLogger({ service: "gateway", level: "silent" });
 
@@ -154,5 +155,161 @@ describe("authenticator when auth does not answer", () => {
     } finally {
       authenticator.close();
     }
+  });
+});
+
+/** An auth whose VerifyKey answers only when told to, and whose revocation stream the test feeds. */
+function gatedAuth() {
+  const gates: Array<() => void> = [];
+  const events: Array<() => void> = [];
+  let push: ((keyId: string) => void) | undefined;
+  let revoked = false;
+  const transport = createRouterTransport(({ service }) => {
+    service(AuthService, {
+      async verifyKey() {
+        // Auth reads the key now; its answer reaches the gateway when the test opens the gate.
+        const active = !revoked;
+        await new Promise<void>((resolve) => gates.push(resolve));
+        if (!active)
+          throw toConnectError(new StrataError("unauthenticated", "This API key was revoked."));
+        return create(VerifyKeyResponseSchema, {
+          principal: { tenantId: "acme", keyId: "k1" },
+          cacheTtlMs: 60_000,
+        });
+      },
+      async *watchRevocations(_req, ctx) {
+        yield create(WatchRevocationsResponseSchema, { event: { case: "heartbeat", value: true } });
+        const queue: string[] = [];
+        let wake: (() => void) | undefined;
+        push = (keyId) => {
+          queue.push(keyId);
+          wake?.();
+        };
+        while (!ctx.signal.aborted) {
+          const keyId = queue.shift();
+          if (keyId) {
+            yield create(WatchRevocationsResponseSchema, {
+              event: { case: "revokedKeyId", value: keyId },
+            });
+            for (const delivered of events.splice(0)) delivered();
+            continue;
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+          });
+        }
+      },
+      async recordEvents() {
+        return {};
+      },
+    });
+  });
+  const registry = new Registry();
+  const authenticator = createAuthenticator({
+    auth: createClient(AuthService, transport),
+    logger,
+    registry,
+    timeoutMs: 5_000,
+    maxTtlMs: 60_000,
+    negativeTtlMs: 0,
+  });
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(check()).toBe(true);
+  };
+  /** Starts following revocations; resolves once the stream is up. */
+  const watch = async () => {
+    authenticator.watch();
+    for (let i = 0; i < 200; i++) {
+      const up = (await registry.getSingleMetric("strata_gateway_revocation_watch_up")?.get())
+        ?.values[0]?.value;
+      if (up === 1) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error("the revocation stream did not come up");
+  };
+  return {
+    authenticator,
+    watch,
+    /** Revokes k1 in auth and announces it on the stream; resolves once the gateway has it. */
+    revoke: async () => {
+      revoked = true;
+      await until(() => push !== undefined);
+      const delivered = new Promise<void>((resolve) => events.push(resolve));
+      push?.("k1");
+      await delivered;
+      await new Promise((r) => setTimeout(r, 5));
+    },
+    pending: () => gates.length,
+    answer: () => gates.shift()?.(),
+    until,
+  };
+}
+
+describe("authenticator and revocations", () => {
+  it("does not cache an answer that was on its way when the key was revoked", async () => {
+    const { authenticator, watch, revoke, pending, answer, until } = gatedAuth();
+    await watch();
+    try {
+      // Auth has read the key as active; its answer is still on the wire when the revocation
+      // arrives, and reaches the gateway after it.
+      const first = authenticator.authenticate("Bearer sk-strata-k1", "");
+      await until(() => pending() === 1);
+      await revoke();
+      answer();
+      await first;
+      // The next request asks auth again instead of trusting the stale answer for a minute.
+      const second = failure(authenticator.authenticate("Bearer sk-strata-k1", ""));
+      await until(() => pending() === 1);
+      answer();
+      expect(await second).toMatchObject({ reason: "unauthenticated" });
+    } finally {
+      authenticator.close();
+    }
+  });
+
+  it("evicts a cached key the moment its revocation arrives", async () => {
+    const { authenticator, watch, revoke, pending, answer, until } = gatedAuth();
+    await watch();
+    try {
+      const first = authenticator.authenticate("Bearer sk-strata-k1", "");
+      await until(() => pending() === 1);
+      answer();
+      await first;
+      // Cached: no call to auth.
+      await authenticator.authenticate("Bearer sk-strata-k1", "");
+      expect(pending()).toBe(0);
+      await revoke();
+      const after = failure(authenticator.authenticate("Bearer sk-strata-k1", ""));
+      await until(() => pending() === 1);
+      answer();
+      expect(await after).toMatchObject({ reason: "unauthenticated" });
+    } finally {
+      authenticator.close();
+    }
+  });
+});
+
+describe("createStaleAnswers", () => {
+  it("marks answers asked before an eviction or a clear stale, and forgets past the horizon", () => {
+    let t = 0;
+    const stale = createStaleAnswers(100, () => t);
+    const k1 = { tenantId: "acme", keyId: "k1" } as Principal;
+    const asked = stale.now();
+    t = 10;
+    stale.evicted("key", "k2");
+    expect(stale.since(asked, k1)).toBe(false);
+    stale.evicted("tenant", "acme");
+    expect(stale.since(asked, k1)).toBe(true);
+    expect(stale.since(11, k1)).toBe(false);
+    // A key id that happens to equal a tenant id is a different thing.
+    stale.evicted("key", "acme");
+    expect(stale.since(asked, { tenantId: "other", keyId: "k1" } as Principal)).toBe(false);
+    t = 500;
+    stale.evicted("key", "k3");
+    expect(stale.since(asked, k1)).toBe(false);
+    stale.cleared();
+    expect(stale.since(499, k1)).toBe(true);
   });
 });

@@ -55,6 +55,47 @@ function unanswered(error: unknown): boolean {
   return error instanceof ConnectError && error.findDetails(ErrorDetailSchema).length === 0;
 }
 
+/**
+ * Remembers, briefly, when keys and tenants were last evicted and the cache last cleared, so that a
+ * VerifyKey answer asked for before that moment is recognised as possibly stale. Entries older than
+ * a verification can be in flight (`horizonMs`, its deadline) are forgotten: no answer still on its
+ * way can predate them.
+ */
+export function createStaleAnswers(horizonMs: number, now: () => number = () => performance.now()) {
+  const evictedAt = new Map<string, number>();
+  let clearedAt = Number.NEGATIVE_INFINITY;
+  const forget = (at: number) => {
+    // Insertion order is eviction order (re-evicting deletes first), so the oldest come first.
+    for (const [id, when] of evictedAt) {
+      if (at - when <= horizonMs) break;
+      evictedAt.delete(id);
+    }
+  };
+  return {
+    now,
+    /** A key or tenant was evicted: answers about it asked for until now are stale. */
+    evicted(kind: "key" | "tenant", id: string) {
+      const at = now();
+      evictedAt.delete(`${kind}:${id}`);
+      evictedAt.set(`${kind}:${id}`, at);
+      forget(at);
+    },
+    /** The whole cache was emptied: every answer asked for until now is stale. */
+    cleared() {
+      clearedAt = now();
+      evictedAt.clear();
+    },
+    /** Whether an answer about `principal`, asked for at `askedAt`, may predate an eviction. */
+    since(askedAt: number, principal: Principal): boolean {
+      return (
+        clearedAt >= askedAt ||
+        (evictedAt.get(`key:${principal.keyId}`) ?? Number.NEGATIVE_INFINITY) >= askedAt ||
+        (evictedAt.get(`tenant:${principal.tenantId}`) ?? Number.NEGATIVE_INFINITY) >= askedAt
+      );
+    },
+  };
+}
+
 /** Extracts the key from `Authorization: Bearer <key>`; undefined when absent or not Bearer. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
@@ -132,16 +173,22 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     byTenant.get(principal.tenantId)?.delete(cacheKey);
     if (byTenant.get(principal.tenantId)?.size === 0) byTenant.delete(principal.tenantId);
   }
-  const evict = (map: Map<string, Set<string>>, id: string, reason: string) => {
+  const evict = (kind: "key" | "tenant", id: string) => {
+    const map = kind === "key" ? byKeyId : byTenant;
     for (const cacheKey of [...(map.get(id) ?? [])]) {
       cache.delete(cacheKey);
-      evictions.inc({ reason });
+      evictions.inc({ reason: kind === "key" ? "revoked" : "tenant_changed" });
     }
+    stale.evicted(kind, id);
   };
+  // A verification in flight when its key is revoked (or the cache is cleared) carries auth's
+  // answer from before: it must not be cached, or the revocation would be missed for its lifetime.
+  const stale = createStaleAnswers(timeoutMs);
 
   const verify = async (apiKey: string, sourceIp: string, cacheKey: string): Promise<Entry> => {
     let entry: Entry;
     let ttl: number;
+    const askedAt = stale.now();
     try {
       const res: VerifyKeyResponse = await auth.verifyKey({ apiKey, sourceIp }, { timeoutMs });
       const principal = res.principal;
@@ -181,6 +228,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       entry = { ok: false, error: strata };
       ttl = negativeTtlMs;
     }
+    if (entry.ok && stale.since(askedAt, entry.caller.principal)) ttl = 0;
     if (ttl > 0) {
       cache.set(cacheKey, entry, { ttl });
       if (entry.ok) {
@@ -213,12 +261,13 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           if (!watching) {
             // Connected: anything cached before may have missed a revocation.
             cache.clear();
+            stale.cleared();
             watching = true;
             failures = 0;
             logger.info("following auth's revocations");
           }
-          if (event.case === "revokedKeyId") evict(byKeyId, event.value, "revoked");
-          else if (event.case === "changedTenantId") evict(byTenant, event.value, "tenant_changed");
+          if (event.case === "revokedKeyId") evict("key", event.value);
+          else if (event.case === "changedTenantId") evict("tenant", event.value);
         }
       } catch (err) {
         if (!closed)
