@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Launcher for the emulator CLI. Node 24 runs the TypeScript sources directly (type stripping).
-import { main } from "../src/cli.ts";
+// The emulator CLI (see src/cli.ts), under Node 24 whatever node runs this file.
+import { launch } from "@strata/launcher";
 
-await main(process.argv.slice(2));
+await launch(new URL("../src/cli-main.ts", import.meta.url), { name: "strata-bedrock-emulator" });
