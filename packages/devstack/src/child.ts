@@ -11,6 +11,8 @@ export interface ServiceProcess {
   ports: Record<string, number>;
   /** SIGTERM, then SIGKILL after the grace period; resolves when the process has exited. */
   stop(graceMs?: number): Promise<void>;
+  /** Resolves if the process exits without being asked to by stop(): it crashed or was killed. */
+  died: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Options of startService. */
@@ -40,9 +42,17 @@ export function startService({
     env: { ...process.env, ...env },
     execArgv: [],
     stdio: ["ignore", output, output, "ipc"],
+    // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) reaches
+    // only the stack, which stops each service once; the IPC channel still ends it with us.
+    detached: true,
   });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let stopping = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const died = exited.then((how) => (stopping ? new Promise<never>(() => {}) : how));
   const stop = async (graceMs = 10_000) => {
+    stopping = true;
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
@@ -67,7 +77,7 @@ export function startService({
       if (message?.type !== "ready") return;
       clearTimeout(timer);
       child.off("exit", early);
-      resolve({ name, child, ports: message.ports, stop });
+      resolve({ name, child, ports: message.ports, stop, died });
     });
   });
 }

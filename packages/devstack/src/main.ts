@@ -1,5 +1,8 @@
 import { loadDevConfig, usage } from "./config.ts";
-import { startStack } from "./stack.ts";
+import { type Stack, startStack } from "./stack.ts";
+import { assertPortFree, StartError, watchParent } from "./supervise.ts";
+
+const host = "127.0.0.1";
 
 let config: ReturnType<typeof loadDevConfig>;
 try {
@@ -13,16 +16,22 @@ if (config === "help") {
   process.exit(0);
 }
 
-const stack = await startStack({
-  stateDir: config.stateDir,
-  gatewayPort: config.gatewayPort,
-  bedrock: config.bedrock,
-  awsRegion: config.awsRegion,
-  logLevel: config.logLevel,
-}).catch((error: unknown) => {
-  process.stderr.write(`strata: could not start: ${(error as Error).message}\n`);
+let stack: Stack;
+try {
+  await assertPortFree(host, config.gatewayPort);
+  stack = await startStack({
+    host,
+    stateDir: config.stateDir,
+    gatewayPort: config.gatewayPort,
+    bedrock: config.bedrock,
+    awsRegion: config.awsRegion,
+    logLevel: config.logLevel,
+  });
+} catch (error) {
+  const message = error instanceof StartError ? error.message : `could not start: ${error}`;
+  process.stderr.write(`strata: ${message}\n`);
   process.exit(1);
-});
+}
 
 const base = `${stack.gatewayUrl}/v1`;
 process.stdout.write(`
@@ -38,13 +47,31 @@ Strata is ready: ${base}
 
 `);
 
+// Every way this process can be told to stop ends the whole stack: a signal (Ctrl-C, `kill`, a
+// process manager, a closed terminal), its parent going away (npm killed under it), or a service
+// dying (the stack is not left running without it, e.g. admitting everything without metering).
 let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) process.exit(1);
+const stop = async (why: string, exitCode: number) => {
+  if (stopping) return;
   stopping = true;
-  process.stdout.write(`strata: ${signal}: stopping\n`);
+  process.stdout.write(`strata: ${why}: stopping\n`);
   await stack.stop();
-  process.exit(0);
+  process.exit(exitCode);
 };
-process.on("SIGINT", () => void stop("SIGINT"));
-process.on("SIGTERM", () => void stop("SIGTERM"));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    if (!stopping) return void stop(signal, 0);
+    // Asked again while stopping: the user wants out now. The services stop with us (IPC).
+    process.stdout.write(`strata: ${signal} again: exiting without waiting for the services\n`);
+    process.exit(1);
+  });
+}
+watchParent(() => void stop("parent process exited", 1));
+for (const service of Object.values(stack.services)) {
+  void service.died.then(({ code, signal }) => {
+    process.stderr.write(
+      `strata: ${service.name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}; its log is above)\n`,
+    );
+    return stop(`${service.name} is gone`, 1);
+  });
+}

@@ -1,5 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import {
   type BedrockEmulator,
@@ -11,6 +19,7 @@ import { bearerAuth, createRpcClient, createRpcTransport } from "@strata/platfor
 import { AuthAdminService } from "@strata/proto";
 import { type ServiceProcess, startService } from "./child.ts";
 import { type LocalDynamo, startDynalite } from "./dynalite.ts";
+import { lockStateDir } from "./supervise.ts";
 
 /** Options of startStack. */
 export interface StackOptions {
@@ -92,8 +101,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const host = options.host ?? "127.0.0.1";
   const stateDir = options.stateDir;
   if (stateDir) mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const output = options.logFile ? openSync(options.logFile, "a") : "inherit";
   const started: Array<{ stop(): Promise<void> }> = [];
+  if (stateDir) {
+    const release = lockStateDir(stateDir);
+    started.push({ stop: async () => release() });
+  }
+  const output = options.logFile ? openSync(options.logFile, "a") : "inherit";
   const stop = async () => {
     for (const part of started.splice(0).reverse()) await part.stop().catch(() => undefined);
   };
@@ -187,9 +200,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       options.bootstrap === false ? undefined : await bootstrap(adminUrl, adminToken, stateDir);
     if (stateDir) {
       const descriptor: StackDescriptor = { adminUrl, gatewayUrl, pid: process.pid };
-      writeFileSync(join(stateDir, "stack.json"), `${JSON.stringify(descriptor, null, 2)}\n`, {
-        mode: 0o600,
-      });
+      const descriptorFile = join(stateDir, "stack.json");
+      writeFileSync(descriptorFile, `${JSON.stringify(descriptor, null, 2)}\n`, { mode: 0o600 });
+      // Stopped, the stack is no longer there for the CLI to find.
+      started.push({ stop: async () => rmSync(descriptorFile, { force: true }) });
     }
     return {
       gatewayUrl,
