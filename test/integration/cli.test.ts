@@ -150,6 +150,83 @@ describe("strata CLI", () => {
       },
     ).catch((e: unknown) => e as { code: number; stderr: string });
     expect(refused).toMatchObject({ code: 1 });
+    // Without --tenant: a global token sees every tenant's usage, this one's among them; a scoped
+    // token sees its own tenant's only.
+    type Report = { summaries?: Array<{ tenantId: string; requests: number }> };
+    const all = JSON.parse((await strata("usage", "--since", today, "--json")).stdout) as Report;
+    expect(all.summaries?.filter((s) => s.tenantId === tenant)).toEqual([
+      expect.objectContaining({ tenantId: tenant, requests: 3 }),
+    ]);
+    const own = await run(process.execPath, ["packages/cli/bin/strata.js", "usage", "--json"], {
+      env: {
+        ...process.env,
+        STRATA_ADMIN_URL: inject("adminUrl"),
+        STRATA_ADMIN_TOKEN: scoped.secret,
+      },
+    });
+    expect((JSON.parse(own.stdout) as Report).summaries ?? []).toEqual([]);
+  });
+
+  it("rotates a key into one with the same lifetime; --overlap-days 0 stops the old key now", async () => {
+    const tenant = `rotate-${Date.now().toString(36)}`;
+    await strata("tenants", "create", tenant);
+    type Created = { secret: string; key: { keyId: string; expiresAtMs: string } };
+    type Rotated = Created & { previous: { expiresAtMs: string } };
+    const first = JSON.parse(
+      (await strata("keys", "create", "--tenant", tenant, "--ttl-days", "30", "--json")).stdout,
+    ) as Created;
+    const works = (key: string) =>
+      openai(key)
+        .chat.completions.create({
+          model: "claude-3-haiku",
+          messages: [{ role: "user", content: "hi" }],
+        })
+        .then(
+          () => true,
+          (e: unknown) => {
+            if ((e as { status?: number }).status === 401) return false;
+            throw e;
+          },
+        );
+    expect(await works(first.secret)).toBe(true);
+
+    const rotatedAt = Date.now();
+    const second = JSON.parse(
+      (await strata("keys", "rotate", first.key.keyId, "--overlap-days", "0", "--json")).stdout,
+    ) as Rotated;
+    // 30 days from the rotation, not the 90-day default.
+    expect(Number(second.key.expiresAtMs) - rotatedAt).toBeGreaterThan(30 * 86_400_000 - 60_000);
+    expect(Number(second.key.expiresAtMs) - rotatedAt).toBeLessThan(30 * 86_400_000 + 60_000);
+    expect(Number(second.previous.expiresAtMs)).toBeLessThanOrEqual(Date.now());
+    expect(await works(second.secret)).toBe(true);
+    // Refused within the second revocations are promised in, though it was just used.
+    const deadline = Date.now() + 1_000;
+    while ((await works(first.secret)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(await works(first.secret)).toBe(false);
+
+    // Without --overlap-days: the default overlap of 14 days.
+    const third = JSON.parse(
+      (await strata("keys", "rotate", second.key.keyId, "--json")).stdout,
+    ) as Rotated;
+    const overlap = Number(third.previous.expiresAtMs) - Date.now();
+    expect(overlap).toBeGreaterThan(14 * 86_400_000 - 60_000);
+    expect(overlap).toBeLessThanOrEqual(14 * 86_400_000);
+    expect(await works(second.secret)).toBe(true);
+
+    for (const args of [
+      ["--overlap-days", "-1"],
+      ["--overlap-days=-1"],
+      ["--overlap-days", "soon"],
+    ]) {
+      const error = await strata("keys", "rotate", third.key.keyId, ...args).catch(
+        (e: unknown) => e as { code: number; stderr: string },
+      );
+      expect(error).toMatchObject({ code: 1 });
+      const { stderr } = error as { stderr: string };
+      expect(stderr).toMatch(/^strata: .*--overlap-days/);
+      expect(stderr).not.toMatch(/\n\s+at /);
+    }
   });
 
   it("fails with a clear message and exit code without an admin token", async () => {

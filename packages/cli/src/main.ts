@@ -41,11 +41,13 @@ Keys:
   keys list [--tenant T]               list keys (never the secrets); "!" marks keys expiring soon
   keys show <key-id>
   keys rotate <key-id> [--overlap-days D]
-                                       new key now; the old one keeps working D days (default 14)
+                                       new key now, with the old one's lifetime; the old one
+                                       keeps working D days (default 14; 0: stops now)
   keys revoke <key-id>                 revoke a key now (every gateway within about a second)
 Usage:
   usage [--tenant T] [--since DAY] [--until DAY]
                                        requests, tokens and cost per day, key and model
+                                       (every tenant's without --tenant, for a global token)
                                        (days: YYYY-MM-DD, UTC; --json: costMicros, 1 USD = 1e6)
 Audit:
   audit [--tenant T] [--since ISO-TIME] [--limit N]
@@ -61,26 +63,34 @@ A policy file is the JSON form of strata.auth.v1.Policy, e.g.
    "toolPolicy":{"enforced":true,"allowed":[{"name":"fs_read"}]}}
 `;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    tenant: { type: "string" },
-    name: { type: "string" },
-    "ttl-days": { type: "string" },
-    "ttl-hours": { type: "string" },
-    "overlap-days": { type: "string" },
-    "allow-model": { type: "string", multiple: true },
-    "policy-file": { type: "string" },
-    since: { type: "string" },
-    until: { type: "string" },
-    limit: { type: "string" },
-    json: { type: "boolean" },
-    "admin-url": { type: "string" },
-    "admin-token-file": { type: "string" },
-    "state-dir": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-});
+const options = {
+  tenant: { type: "string" },
+  name: { type: "string" },
+  "ttl-days": { type: "string" },
+  "ttl-hours": { type: "string" },
+  "overlap-days": { type: "string" },
+  "allow-model": { type: "string", multiple: true },
+  "policy-file": { type: "string" },
+  since: { type: "string" },
+  until: { type: "string" },
+  limit: { type: "string" },
+  json: { type: "boolean" },
+  "admin-url": { type: "string" },
+  "admin-token-file": { type: "string" },
+  "state-dir": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The command line; a malformed one (e.g. `--overlap-days -1`) is an error message, no trace. */
+function parseCommandLine() {
+  try {
+    return parseArgs({ allowPositionals: true, options });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n\n${usage}`);
+  }
+}
+let values: ReturnType<typeof parseCommandLine>["values"] = {};
+let positionals: string[] = [];
 
 const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
@@ -102,12 +112,13 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
-/** A number option, or undefined; an error naming the flag when it is not a positive number. */
+/** A number option, or undefined; an error naming the flag when it is not a number ≥ 0. */
 function numberOption(name: string): number | undefined {
   const raw = values[name as keyof typeof values];
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a positive number`);
+  if (typeof raw !== "string" || raw.trim() === "" || !Number.isFinite(value) || value < 0)
+    throw new Error(`--${name} must be a number of zero or more, not ${JSON.stringify(raw)}`);
   return value;
 }
 
@@ -144,6 +155,7 @@ function keyRows(keys: ApiKey[]): string {
 }
 
 async function main(): Promise<void> {
+  ({ values, positionals } = parseCommandLine());
   const [group, command, arg] = positionals;
   if (values.help || !group) {
     out(usage);
@@ -255,11 +267,13 @@ async function main(): Promise<void> {
       const overlapDays = numberOption("overlap-days");
       const res = await admin.rotateKey({
         keyId: need("a key id"),
+        // 0 days: the old key stops working now. Not given: the server's default overlap.
         overlapSeconds: Math.round((overlapDays ?? 0) * 86_400),
+        noOverlap: overlapDays === 0,
       });
       if (json) return out(JSON.stringify(toJson(RotateKeyResponseSchema, res)));
       out(
-        `Rotated ${res.previous?.keyId} → ${res.key?.keyId}. The old key works until ${time(res.previous?.expiresAtMs ?? 0)}.`,
+        `Rotated ${res.previous?.keyId} → ${res.key?.keyId} (expires ${date(res.key?.expiresAtMs ?? 0)}). ${(res.previous?.expiresAtMs ?? 0) > Date.now() ? `The old key works until ${time(res.previous?.expiresAtMs ?? 0)}.` : "The old key no longer works."}`,
       );
       out(res.secret);
       return out("Store it now: it is shown only once.");

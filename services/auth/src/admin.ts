@@ -256,15 +256,13 @@ export function createAdminService(
           `Keys live at most ${options.keyMaxAgeDays} days (${maxAgeSeconds} seconds).`,
         );
       }
-      const overlapMs =
-        req.overlapSeconds > 0 ? req.overlapSeconds * 1000 : options.rotationOverlapDays * dayMs;
+      const overlapMs = rotationOverlapMs(req, options.rotationOverlapDays * dayMs);
       const { record, secret } = await issueKey(
         {
           tenantId: old.tenantId,
           name: old.name,
           policy: old.policy,
-          expiresAtMs:
-            at + (req.ttlSeconds > 0 ? req.ttlSeconds * 1000 : options.keyMaxAgeDays * dayMs),
+          expiresAtMs: at + successorLifetimeMs(req, old, options.keyMaxAgeDays * dayMs),
           rotatedFromKeyId: old.keyId,
         },
         at,
@@ -282,6 +280,9 @@ export function createAdminService(
           { param: "key_id" },
         );
       }
+      // Gateways may hold the old key with its old expiry: they drop it and ask again, and learn
+      // the end of the overlap (at once, when there is none).
+      await store.appendChange({ keyId: old.keyId });
       await audit(ctx, {
         tenantId: old.tenantId,
         action: "key.rotate",
@@ -314,21 +315,24 @@ export function createAdminService(
     async getUsage(req, ctx) {
       const { tenantScope } = actorOf(ctx);
       const tenantId = req.tenantId || tenantScope;
-      if (!tenantId) throw invalidRequest("tenant_id", "tenant_id is required.");
-      await requireTenant(ctx, tenantId);
-      if (!options.queryUsage) {
+      if (tenantId) await requireTenant(ctx, tenantId);
+      const queryUsage = options.queryUsage;
+      if (!queryUsage) {
         throw new StrataError(
           "upstream_unavailable",
           "Usage reporting is not configured (STRATA_METERING_URL).",
         );
       }
-      return {
-        summaries: await options.queryUsage({
-          tenantId,
-          sinceDay: req.sinceDay,
-          untilDay: req.untilDay,
-        }),
-      };
+      // A global admin without a tenant sees every tenant's, one tenant after the other.
+      const tenantIds = tenantId
+        ? [tenantId]
+        : (await store.listTenants()).map((t) => t.tenantId).sort();
+      const summaries = [];
+      for (const id of tenantIds)
+        summaries.push(
+          ...(await queryUsage({ tenantId: id, sinceDay: req.sinceDay, untilDay: req.untilDay })),
+        );
+      return { summaries };
     },
     async listAuditEvents(req, ctx) {
       const { tenantScope } = actorOf(ctx);
@@ -394,4 +398,30 @@ export function createAdminService(
       return { token: adminTokenToProto(token) };
     },
   };
+}
+
+/**
+ * How long a rotated key keeps working: none with `no_overlap`, the request's overlap, or the
+ * default — never past the key's own expiry (the caller caps it).
+ */
+export function rotationOverlapMs(
+  req: { overlapSeconds: number; noOverlap: boolean },
+  defaultMs: number,
+): number {
+  if (req.noOverlap) return 0;
+  return req.overlapSeconds > 0 ? req.overlapSeconds * 1000 : defaultMs;
+}
+
+/**
+ * The lifetime of a rotated key's successor: the request's, or else the old key's own (its
+ * expiry minus its creation), so that a 30-day key stays a 30-day key; within the maximum age.
+ */
+export function successorLifetimeMs(
+  req: { ttlSeconds: number },
+  old: { createdAt: string; expiresAtMs: number },
+  maxAgeMs: number,
+): number {
+  if (req.ttlSeconds > 0) return req.ttlSeconds * 1000;
+  const lifetime = old.expiresAtMs - Date.parse(old.createdAt);
+  return Number.isFinite(lifetime) && lifetime > 0 ? Math.min(lifetime, maxAgeMs) : maxAgeMs;
 }

@@ -264,20 +264,27 @@ export declare type RotateKeyRequest = Message<"strata.auth.v1.RotateKeyRequest"
   keyId: string;
 
   /**
-   * How long the old key keeps working; 0 means the default (14 days).
+   * How long the old key keeps working; 0 means the default (14 days), unless no_overlap.
    *
    * @generated from field: uint32 overlap_seconds = 2;
    */
   overlapSeconds: number;
 
   /**
-   * Lifetime of the new key from now; 0 means the server's default maximum age. Lets a key that
-   * was created with a lifetime keep that lifetime across rotations (the operator's ApiKey
-   * expiresAfterDays).
+   * Lifetime of the new key from now; 0 means the old key's own lifetime (its expiry minus its
+   * creation), so a key created with a lifetime keeps it across rotations, within the server's
+   * maximum age.
    *
    * @generated from field: uint32 ttl_seconds = 3;
    */
   ttlSeconds: number;
+
+  /**
+   * The old key stops working now (an overlap of zero): for a key that may have leaked.
+   *
+   * @generated from field: bool no_overlap = 4;
+   */
+  noOverlap: boolean;
 };
 
 /**
@@ -653,7 +660,7 @@ export declare const RevokeAdminTokenResponseSchema: GenMessage<RevokeAdminToken
  */
 export declare type GetUsageRequest = Message<"strata.auth.v1.GetUsageRequest"> & {
   /**
-   * Required with a global token; a scoped token's tenant otherwise.
+   * One tenant; empty means every tenant with a global token, the token's tenant with a scoped one.
    *
    * @generated from field: string tenant_id = 1;
    */
