@@ -35,6 +35,11 @@ export interface AuthServerDeps {
   /** How often the change feed is read (revocation propagation). */
   changeFeedPollMs?: number;
   watchHeartbeatMs?: number;
+  /**
+   * How long one WatchRevocations stream lasts before auth ends it and the gateway reconnects
+   * (default 4 minutes ±10%, inside the RPC server's 5-minute connection age).
+   */
+  watchMaxMs?: number;
   /** How often keys are scanned for the expiry-warning gauge. */
   expiryScanMs?: number;
 }
@@ -122,7 +127,15 @@ export async function createAuthServer(deps: AuthServerDeps): Promise<AuthServer
         watchRevocations: (_, ctx) =>
           watchRevocations(
             feed,
-            AbortSignal.any([ctx.signal, closing.signal]),
+            AbortSignal.any([
+              ctx.signal,
+              closing.signal,
+              // Ended cleanly before the connection's maximum age would cut it (5 min, ±10%):
+              // the gateway then reconnects at once, on a fresh connection, without an error.
+              AbortSignal.timeout(
+                deps.watchMaxMs ?? Math.round(240_000 * (0.9 + 0.2 * Math.random())),
+              ),
+            ]),
             deps.watchHeartbeatMs ?? 5_000,
           ),
         async recordEvents(req, ctx) {

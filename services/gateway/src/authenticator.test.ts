@@ -313,3 +313,52 @@ describe("createStaleAnswers", () => {
     expect(stale.since(499, k1)).toBe(true);
   });
 });
+
+describe("authenticator when auth renews the revocation stream", () => {
+  it("reconnects and logs no warning when auth ends a stream it has served a while", async () => {
+    let streams = 0;
+    const transport = createRouterTransport(({ service }) => {
+      service(AuthService, {
+        async verifyKey() {
+          return create(VerifyKeyResponseSchema, {
+            principal: { tenantId: "acme", keyId: "k1" },
+            cacheTtlMs: 10_000,
+          });
+        },
+        async *watchRevocations(_req, ctx) {
+          streams++;
+          yield create(WatchRevocationsResponseSchema, {
+            event: { case: "heartbeat", value: true },
+          });
+          // Auth's planned end of a stream: a clean return, as at the end of its lifetime.
+          if (streams === 1) await new Promise((r) => setTimeout(r, 1_100));
+          else await new Promise((r) => ctx.signal.addEventListener("abort", r));
+        },
+        async recordEvents() {
+          return {};
+        },
+      });
+    });
+    const lines: Array<{ level: string; msg: string }> = [];
+    const authenticator = createAuthenticator({
+      auth: createClient(AuthService, transport),
+      logger: createLogger({
+        service: "gateway",
+        level: "debug",
+        destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+      }),
+      registry: new Registry(),
+      timeoutMs: 100,
+      maxTtlMs: 10_000,
+      negativeTtlMs: 0,
+    });
+    authenticator.watch();
+    try {
+      await expect.poll(() => streams, { timeout: 5_000 }).toBe(2);
+      expect(lines.filter((l) => l.level === "warn")).toEqual([]);
+      expect(lines.map((l) => l.msg)).toContain("revocation watch renewed");
+    } finally {
+      authenticator.close();
+    }
+  });
+});

@@ -255,6 +255,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     let failures = 0;
     while (!closed) {
       abort = new AbortController();
+      let planned = false;
+      const openedAt = performance.now();
       try {
         for await (const message of auth.watchRevocations({}, { signal: abort.signal })) {
           const event = message.event;
@@ -269,16 +271,26 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           if (event.case === "revokedKeyId") evict("key", event.value);
           else if (event.case === "changedTenantId") evict("tenant", event.value);
         }
+        // Auth ends each stream after a few minutes, before its connection is aged out: a planned
+        // renewal, not a fault. A stream that ends at once (auth shutting down) backs off.
+        planned = watching && performance.now() - openedAt > 1_000;
       } catch (err) {
-        if (!closed)
+        if (!closed) {
+          const cause = asStrataError(err).cause ?? err;
           logger.warn(
-            { err: asStrataError(err).cause ?? err },
+            { error: cause instanceof Error ? cause.message : String(cause) },
             "revocation watch lost; caching briefly until it is back",
           );
+        }
       }
       if (watching) shortenLifetimes();
       watching = false;
       if (closed) return;
+      if (planned) {
+        logger.debug("revocation watch renewed");
+        failures = 0;
+        continue;
+      }
       failures++;
       await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** failures)).unref());
     }
