@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import OpenAI from "openai";
 import { describe, expect, inject, it } from "vitest";
@@ -174,7 +175,72 @@ describe("errors in OpenAI's envelope", () => {
     });
     expect(res.status).toBe(404);
     expect(res.headers.get("x-request-id")).toMatch(/^req_/);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("unknown_url");
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("unknown_url");
+    // The 404 says what there is.
+    expect(error.message).toBe(
+      `Unknown request URL: ${method} ${path}. Strata serves POST /v1/chat/completions, POST /v1/embeddings, GET /v1/models, GET /v1/models/{model}.`,
+    );
+  });
+
+  it("logs and counts a URL it does not serve, with the path masked and bounded", async () => {
+    const metric = async () => {
+      const text = await (await fetch(inject("gatewayMetricsUrl"))).text();
+      const line = text
+        .split("\n")
+        .find(
+          (l) =>
+            l.startsWith("strata_gateway_unmatched_requests_total{") &&
+            l.includes('method="POST"') &&
+            l.includes('route="/v1/responses"'),
+        );
+      return Number(line?.split(" ")[1] ?? 0);
+    };
+    const before = await metric();
+    const secret = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789";
+    const res = await fetch(`${inject("gatewayUrl")}/v1/responses/${secret}?key=${secret}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${inject("apiKey")}` },
+      body: "{}",
+    });
+    expect(res.status).toBe(404);
+    const requestId = res.headers.get("x-request-id");
+    await expect.poll(metric).toBe(before + 1);
+    const line = await eventually(async () =>
+      readFileSync(inject("logFile"), "utf8")
+        .split("\n")
+        .find((l) => l.includes(`"requestId":"${requestId}"`) && l.includes('"msg":"request"')),
+    );
+    expect(JSON.parse(line)).toMatchObject({
+      method: "POST",
+      path: "/v1/responses/[redacted]",
+      route: "(unmatched)",
+      status: 404,
+    });
+    expect(readFileSync(inject("logFile"), "utf8")).not.toContain(secret);
+  });
+
+  it("answers oversized request headers with 431 in OpenAI's envelope, with x-request-id", async () => {
+    const { hostname, port } = new URL(inject("gatewayUrl"));
+    const socket = connect(Number(port), hostname);
+    await once(socket, "connect");
+    socket.write(`GET /v1/models HTTP/1.1\r\nhost: x\r\nx-big: ${"a".repeat(20_000)}\r\n\r\n`);
+    let raw = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => {
+      raw += chunk;
+    });
+    await once(socket, "close");
+    const [head = "", body = ""] = raw.split("\r\n\r\n");
+    expect(head).toMatch(/^HTTP\/1\.1 431 /);
+    expect(head).toMatch(/\r\nx-request-id: req_/);
+    expect(JSON.parse(body)).toEqual({
+      error: {
+        message: "The request's header fields are larger than this server accepts (16 KiB in all).",
+        type: "invalid_request_error",
+        param: null,
+        code: "request_header_fields_too_large",
+      },
+    });
   });
 
   it("answers a load balancer's health check on the API port without a key", async () => {

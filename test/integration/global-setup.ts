@@ -7,6 +7,7 @@ import type { TestProject } from "vitest/node";
 declare module "vitest" {
   export interface ProvidedContext {
     gatewayUrl: string;
+    gatewayMetricsUrl: string;
     apiKey: string;
     adminUrl: string;
     adminToken: string;
@@ -48,6 +49,10 @@ export default async function setup(project: TestProject) {
   if (!stack.apiKey || !stack.emulatorUrl)
     throw new Error("the test stack needs the emulator and a bootstrap key");
   project.provide("gatewayUrl", stack.gatewayUrl);
+  project.provide(
+    "gatewayMetricsUrl",
+    `http://127.0.0.1:${stack.services.gateway?.ports.metrics}/metrics`,
+  );
   project.provide("apiKey", stack.apiKey);
   project.provide("adminUrl", stack.adminUrl);
   project.provide("adminToken", stack.adminToken);

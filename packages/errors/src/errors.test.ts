@@ -19,6 +19,7 @@ const expected: Array<[Reason, number, string, string | null]> = [
   ["not_found", 404, "invalid_request_error", "not_found"],
   ["already_exists", 409, "invalid_request_error", "already_exists"],
   ["payload_too_large", 413, "invalid_request_error", "request_too_large"],
+  ["headers_too_large", 431, "invalid_request_error", "request_header_fields_too_large"],
   ["request_timeout", 408, "invalid_request_error", "request_timeout"],
   ["rate_limited", 429, "rate_limit_error", "rate_limit_exceeded"],
   ["quota_exceeded", 429, "insufficient_quota", "insufficient_quota"],

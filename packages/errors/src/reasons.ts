@@ -13,6 +13,7 @@ export type Reason =
   | "not_found"
   | "already_exists"
   | "payload_too_large"
+  | "headers_too_large"
   | "request_timeout"
   | "rate_limited"
   | "quota_exceeded"
@@ -91,6 +92,13 @@ export const reasonMappings = {
     type: "invalid_request_error",
     code: "request_too_large",
     genericMessage: "The request body is too large.",
+  },
+  headers_too_large: {
+    grpc: Code.InvalidArgument,
+    http: 431,
+    type: "invalid_request_error",
+    code: "request_header_fields_too_large",
+    genericMessage: "The request's header fields are too large.",
   },
   request_timeout: {
     grpc: Code.DeadlineExceeded,

@@ -3,8 +3,9 @@ import { Counter, Histogram, type Registry } from "prom-client";
 /** The gateway's request metrics. Labels are bounded: tenant, model, endpoint, status code. */
 export interface GatewayMetrics {
   meteringUnreachable: Counter<"mode">;
+  /** Requests for a URL no route serves, by method and API family (bounded, never the path). */
+  unmatched: Counter<"method" | "route">;
   requests: Counter<"tenant" | "model" | "endpoint" | "code">;
-
   duration: Histogram<"tenant" | "model" | "endpoint" | "code">;
   timeToFirstToken: Histogram<"tenant" | "model">;
   tokens: Counter<"tenant" | "model" | "type">;
@@ -28,6 +29,12 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       registers: [registry],
     }),
 
+    unmatched: new Counter({
+      name: "strata_gateway_unmatched_requests_total",
+      help: "Requests for a URL no route serves, by method and the API family tried (e.g. /v1/responses): clients expecting routes Strata lacks.",
+      labelNames: ["method", "route"],
+      registers: [registry],
+    }),
     requests: new Counter({
       name: "strata_gateway_requests_total",
       help: "Requests by tenant, model, endpoint and HTTP status code.",

@@ -6,13 +6,12 @@ import { type Logger, newRequestId, startSpan, type TraceSpan } from "@strata/pl
 import { UpstreamPolicySchema } from "@strata/proto";
 import type { Registry } from "prom-client";
 import type { Authenticator } from "./authenticator.ts";
-import { handleChatCompletion } from "./chat.ts";
-import type { Endpoint, GatewayDeps, RequestContext } from "./context.ts";
-import { handleEmbeddings } from "./embeddings.ts";
+import { clientErrorResponse } from "./client-error.ts";
+import type { GatewayDeps, RequestContext } from "./context.ts";
 import { readJsonBody, sendError } from "./http.ts";
 import { createGatewayMetrics } from "./metrics.ts";
-import { handleListModels, handleRetrieveModel } from "./models.ts";
 import { endpointAllowed, sourceAllowed } from "./policy.ts";
+import { loggablePath, matchRoute, unknownUrl, unmatchedLabels } from "./routes.ts";
 
 /** What the gateway needs; main.ts builds it from the configuration. */
 export interface GatewayServerDeps extends Omit<GatewayDeps, "metrics"> {
@@ -32,49 +31,6 @@ export interface GatewayServer {
   isServing(): boolean;
   /** Stops accepting; in-flight requests (streams included) may finish until graceMs. */
   close(graceMs: number): Promise<void>;
-}
-
-type Route =
-  | {
-      endpoint: Endpoint;
-      /** The route as a template (no ids), for spans. */
-      template: string;
-      method: "POST";
-      handle: (deps: GatewayDeps, ctx: RequestContext, body: unknown) => Promise<void>;
-    }
-  | {
-      endpoint: Endpoint;
-      template: string;
-      method: "GET";
-      handle: (deps: GatewayDeps, ctx: RequestContext) => Promise<void>;
-    };
-
-/** Matches a path to a route; undefined when no route has that path. */
-function route(path: string): Route | undefined {
-  switch (path) {
-    case "/v1/chat/completions":
-      return {
-        endpoint: "chat.completions",
-        template: path,
-        method: "POST",
-        handle: handleChatCompletion,
-      };
-    case "/v1/embeddings":
-      return { endpoint: "embeddings", template: path, method: "POST", handle: handleEmbeddings };
-    case "/v1/models":
-      return { endpoint: "models", template: path, method: "GET", handle: handleListModels };
-    default:
-      if (path.startsWith("/v1/models/") && path.length > "/v1/models/".length) {
-        const id = path.slice("/v1/models/".length);
-        return {
-          endpoint: "models",
-          template: "/v1/models/{model}",
-          method: "GET",
-          handle: (deps, ctx) => handleRetrieveModel(deps, ctx, id),
-        };
-      }
-      return undefined;
-  }
 }
 
 /**
@@ -98,7 +54,8 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
         abort.abort(new StrataError("cancelled", "The client closed the connection."));
     });
     const path = (req.url ?? "/").split("?", 1)[0] ?? "/";
-    const matched = route(path);
+    const found = matchRoute(path);
+    const matched = found?.route;
     const template = matched?.template ?? "(unmatched)";
     span.updateName(`${req.method} ${template}`);
     span.setAttributes({ "url.path": template });
@@ -106,24 +63,11 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
     let log = deps.logger.child({ requestId });
     let ctx: RequestContext | undefined;
     try {
-      if (!matched) {
+      if (!matched || req.method !== matched.method) {
         req.resume();
-        throw new StrataError(
-          "not_found",
-          `Unknown request URL: ${req.method} ${path.slice(0, 200)}.`,
-          { code: "unknown_url" },
-        );
-      }
-      if (req.method !== matched.method) {
-        req.resume();
-        res.setHeader("allow", matched.method);
-        throw new StrataError(
-          "not_found",
-          `Unknown request URL: ${req.method} ${path.slice(0, 200)}. Use ${matched.method}.`,
-          {
-            code: "unknown_url",
-          },
-        );
+        metrics.unmatched.inc(unmatchedLabels(req.method, path));
+        if (matched) res.setHeader("allow", matched.method);
+        throw unknownUrl(req.method, path);
       }
       const sourceIp = deps.clientIp(req);
       const caller = await deps.authenticator.authenticate(req.headers.authorization, sourceIp);
@@ -179,7 +123,7 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
         await matched.handle(shared, ctx, body);
       } else {
         req.resume();
-        await matched.handle(shared, ctx);
+        await matched.handle(shared, ctx, undefined, found.id);
       }
     } catch (error) {
       const strata = asStrataError(error);
@@ -208,7 +152,9 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       log.info(
         {
           method: req.method,
-          path: matched ? path : "(unmatched)",
+          // Unmatched paths too (clients trying routes Strata lacks), bounded and masked.
+          path: loggablePath(path),
+          ...(matched ? {} : { route: "(unmatched)" }),
           status: code,
           model,
           durationMs: Math.round(durationMs),
@@ -241,6 +187,12 @@ export async function createGatewayServer(deps: GatewayServerDeps): Promise<Gate
       void span.run(() => handle(req, res, span));
     },
   );
+  // Requests Node's parser refuses (oversized headers, malformed HTTP) get OpenAI's envelope too.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    const answer = socket.writable ? clientErrorResponse(error, newRequestId()) : undefined;
+    if (answer) socket.end(answer);
+    else socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(deps.port, deps.host, () => resolve());
