@@ -56,18 +56,21 @@ describe("strata CLI", () => {
     const shown = JSON.parse((await strata("tenants", "show", tenant, "--json")).stdout) as {
       policy: { allowedRegions: string[]; limits: { rate: { requestsPerMinute: number } } };
     };
-    expect(shown.policy.allowedRegions).toEqual(["eu"]);
+    expect(shown.policy.allowedRegions).toEqual(["us"]);
     expect(shown.policy.limits.rate.requestsPerMinute).toBe(600);
     const { stdout } = await strata("keys", "create", "--tenant", tenant, "--json");
     const key = (JSON.parse(stdout) as { secret: string }).secret;
-    // The example allows EU models only: the default catalog serves from us-east-1.
+    // On the embedded default (us-east-1) the example leaves the tenant its allowed models...
+    const res = await openai(key).chat.completions.create({
+      model: "claude-3-haiku",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(res.choices[0]?.finish_reason).toBe("stop");
+    // ...and no other.
     const refused = await openai(key)
-      .chat.completions.create({
-        model: "claude-3-haiku",
-        messages: [{ role: "user", content: "hi" }],
-      })
+      .chat.completions.create({ model: "llama3-8b", messages: [{ role: "user", content: "hi" }] })
       .catch((e: unknown) => e);
-    expect(refused).toMatchObject({ status: 403, code: "region_not_allowed" });
+    expect(refused).toMatchObject({ status: 403, code: "model_not_allowed" });
   });
 
   it("reports usage per day, key and model, and only the scoped tenant's", async () => {

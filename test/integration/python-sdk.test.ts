@@ -1,4 +1,7 @@
 import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, inject, it } from "vitest";
 
@@ -55,4 +58,38 @@ describe("the official openai Python SDK", () => {
     });
     expect(seen.mid_stream?.class).toBe("APIError");
   }, 240_000);
+});
+
+describe("the README's examples, as a newcomer runs them", () => {
+  const readme = readFileSync("README.md", "utf8");
+  /** A README code block of a language, pointed at this test's gateway. */
+  const example = (lang: string) => {
+    const block = new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
+    if (!block) throw new Error(`the README has no ${lang} example`);
+    return block.replaceAll("http://127.0.0.1:8080", inject("gatewayUrl"));
+  };
+  const env = { ...process.env, STRATA_API_KEY: inject("apiKey") };
+
+  it("the Python example runs and prints an embedding", async () => {
+    const { stdout: python } = await run("scripts/ensure-python-openai.sh", [], {
+      timeout: 180_000,
+    });
+    const { stdout } = await run(python.trim(), ["-c", example("python")], { env });
+    expect(JSON.parse(stdout.replaceAll("'", '"'))).toHaveLength(4);
+  }, 240_000);
+
+  it("the TypeScript example runs as hello.ts in an ES module project on Node 24", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "strata-readme-ts-"));
+    try {
+      writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+      // The project's own openai package stands in for `npm install openai`.
+      mkdirSync(join(dir, "node_modules"));
+      symlinkSync(resolve("node_modules/openai"), join(dir, "node_modules", "openai"));
+      writeFileSync(join(dir, "hello.ts"), example("ts"));
+      const { stdout } = await run(process.execPath, ["hello.ts"], { cwd: dir, env });
+      expect(stdout.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
