@@ -1,10 +1,11 @@
 /**
  * Request authentication. Bedrock Runtime accepts SigV4 and Bearer API keys
- * (reference/protocols.md §4.2–4.3); the emulator accepts both. By default it only checks the
- * SigV4 header's shape (any credentials work, as with other local emulators); with `strictSigV4`
- * it verifies the signature exactly, so a gateway's signing or credential bugs surface in tests.
- * Strict mode also accepts the temporary credentials the STS stand-in issued (with their session
- * token, until they expire), so cross-account setups can be tested with verification on.
+ * (docs/wire-formats.md#authentication-to-bedrock); the emulator accepts both. By default it only
+ * checks the SigV4 header's shape (any credentials work, as with other local emulators); with
+ * `strictSigV4` it verifies the signature exactly, so a gateway's signing or credential bugs
+ * surface in tests. Strict mode also accepts the temporary credentials the STS stand-in issued
+ * (with their session token, until they expire), so cross-account setups can be tested with
+ * verification on.
  */
 import { EmulatorError } from "./emulator-error.ts";
 import { parseSigV4Authorization, type SignedRequest, verifySigV4 } from "./sigv4.ts";

@@ -1,9 +1,9 @@
 /**
  * Turns a generated reply into the ConverseStream event sequence Bedrock produces
- * (reference/protocols.md §2.4): `messageStart` → per block [`contentBlockStart` for tool use]
- * `contentBlockDelta`* `contentBlockStop` → `messageStop` → `metadata`. Text streams one word per
- * delta (with its leading space); tool input streams as 2–3 partial-JSON fragments. Pure: the
- * HTTP layer encodes and paces the events.
+ * (docs/wire-formats.md#conversestream-events): `messageStart` → per block [`contentBlockStart` for
+ * tool use] `contentBlockDelta`* `contentBlockStop` → `messageStop` → `metadata`. Text streams one
+ * word per delta (with its leading space); tool input streams as 2–3 partial-JSON fragments. Pure:
+ * the HTTP layer encodes and paces the events.
  */
 import type { ConverseReply, JsonValue } from "./converse-types.ts";
 import { wordsOf } from "./generate.ts";

@@ -1,7 +1,7 @@
 /**
  * The Converse request and reply as the emulator works with them. Bedrock's wire format encodes
- * unions as "an object with exactly one member" (reference/protocols.md §2.2); validation turns
- * that into `type`-discriminated unions here so generation code gets exhaustive switches.
+ * unions as "an object with exactly one member" (docs/wire-formats.md#converse-request); validation
+ * turns that into `type`-discriminated unions here so generation code gets exhaustive switches.
  */
 
 /** Any JSON value (what `JSON.parse` can return). */
@@ -97,7 +97,7 @@ export interface ConverseRequest {
   readonly guardrail: GuardrailConfig | undefined;
 }
 
-/** Bedrock `StopReason` values (reference/protocols.md §2.3). */
+/** Bedrock `StopReason` values (docs/wire-formats.md#stop-reasons). */
 export const STOP_REASONS = [
   "end_turn",
   "tool_use",

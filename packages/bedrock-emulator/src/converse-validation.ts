@@ -3,7 +3,7 @@
  * emulator's {@link ConverseRequest}. The point is that a gateway's translation bugs (a
  * conversation starting with an assistant turn, a forgotten toolConfig, a JPEG labelled png, an
  * unsupported capability) fail against the emulator exactly as they would against Bedrock.
- * Messages quote Bedrock's wording where it is known (reference/protocols.md §2.2).
+ * Messages quote Bedrock's wording where it is known (docs/wire-formats.md#converse-request).
  *
  * The emulator is deliberately stricter than Bedrock in one place: unknown members at the top
  * level and in `inferenceConfig` are rejected, because SDK clients never send them and a gateway

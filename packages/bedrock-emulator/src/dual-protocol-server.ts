@@ -1,10 +1,11 @@
 /**
  * HTTP/1.1 and cleartext HTTP/2 (h2c, prior knowledge) on one port. The Bedrock Runtime SDK uses
  * HTTP/2 by default while curl, proxies and `NodeHttpHandler` clients speak HTTP/1.1, so the
- * emulator must serve both (reference/toolchain.md §5.2). A `net.Server` peeks at the first bytes
- * of each connection: the HTTP/2 connection preface goes to an `http2` server, anything else to
- * an `http` server. Peeking uses `readable` + `read()` + `unshift()`; `data` + `pause()` breaks the
- * HTTP/2 session (GOAWAY) because resuming flushes the preface too early.
+ * emulator must serve both (docs/wire-formats.md#http11-and-http2-on-one-port). A `net.Server`
+ * peeks at the first bytes of each connection: the HTTP/2 connection preface goes to an `http2`
+ * server, anything else to an `http` server. Peeking uses `readable` + `read()` + `unshift()`;
+ * `data` + `pause()` breaks the HTTP/2 session (GOAWAY) because resuming flushes the preface too
+ * early.
  */
 import { createServer as createHttp1Server } from "node:http";
 import { createServer as createHttp2Server, type Http2Session } from "node:http2";

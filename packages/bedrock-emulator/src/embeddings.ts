@@ -1,7 +1,8 @@
 /**
  * InvokeModel for embedding models: Titan Text Embeddings V2 and G1, Cohere Embed v3 (request and
- * response bodies per reference/protocols.md §2.5). Bodies are validated with Bedrock's
- * "Malformed input request: #…" messages; vectors are deterministic (see deterministic-vector.ts).
+ * response bodies per docs/wire-formats.md#invokemodel-for-embeddings). Bodies are validated with
+ * Bedrock's "Malformed input request: #…" messages; vectors are deterministic (see
+ * deterministic-vector.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { JsonObject, JsonValue } from "./converse-types.ts";

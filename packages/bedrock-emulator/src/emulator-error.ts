@@ -2,8 +2,9 @@
  * The one error type the emulator throws internally. Every failure a client can see — validation,
  * auth, injected faults, routing — is an `EmulatorError` carrying the exact Bedrock error name, so
  * the HTTP layer renders it the way Bedrock does (status + `x-amzn-ErrorType` + `{"message"}`,
- * reference/protocols.md §2.6) and the real SDK surfaces the modeled exception class. Errors of the
- * STS stand-in carry STS error codes and are rendered as STS's XML by `sts-handler.ts`.
+ * docs/wire-formats.md#bedrock-errors) and the real SDK surfaces the modeled exception class.
+ * Errors of the STS stand-in carry STS error codes and are rendered as STS's XML by
+ * `sts-handler.ts`.
  */
 
 /**
@@ -63,8 +64,8 @@ export const ERROR_STATUS = {
 
 /**
  * `:exception-type` values the emulator can send inside a ConverseStream (the lowerCamel union
- * member names of `ConverseStreamOutput`, reference/protocols.md §2.4). The SDK turns each into
- * the matching modeled exception while iterating the stream.
+ * member names of `ConverseStreamOutput`, docs/wire-formats.md#conversestream-events). The SDK
+ * turns each into the matching modeled exception while iterating the stream.
  */
 export type StreamExceptionType =
   | "internalServerException"

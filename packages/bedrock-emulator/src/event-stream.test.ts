@@ -4,7 +4,7 @@ import { decodeFrame, encodeEvent, encodeException } from "./event-stream.ts";
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
 describe("event-stream frames", () => {
-  it("encodes messageStop byte for byte like the worked example in protocols.md §3.1", () => {
+  it("encodes messageStop byte for byte like the worked example in docs/wire-formats.md", () => {
     const frame = encodeEvent("messageStop", { stopReason: "end_turn" });
     expect(frame.length).toBe(122);
     expect(hex(frame.subarray(0, 12))).toBe("0000007a00000051ca2c4665");

@@ -1,6 +1,7 @@
 /**
- * AWS event-stream frames (`application/vnd.amazon.eventstream`, reference/protocols.md §3),
- * encoded with the SDK's own codec so the client's decoder accepts every byte we send.
+ * AWS event-stream frames (`application/vnd.amazon.eventstream`,
+ * docs/wire-formats.md#aws-event-stream-framing), encoded with the SDK's own codec so the client's
+ * decoder accepts every byte we send.
  */
 import { EventStreamCodec, type MessageHeaders } from "@smithy/eventstream-codec";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";

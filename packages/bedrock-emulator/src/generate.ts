@@ -305,7 +305,7 @@ export function replyBlockToWire(block: ReplyBlock): Record<string, JsonValue> {
   }
 }
 
-/** The Converse response body (reference/protocols.md §2.3). */
+/** The Converse response body (docs/wire-formats.md#converse-response). */
 export function converseResponseBody(reply: ConverseReply, latencyMs: number): JsonValue {
   return {
     output: { message: { role: "assistant", content: reply.content.map(replyBlockToWire) } },

@@ -112,7 +112,8 @@ export const BUILT_IN_MODELS: readonly EmulatedModel[] = [
 
 /**
  * Geography prefixes of system-defined cross-Region inference profiles
- * (reference/protocols.md §2.8). `us-gov` precedes `us` so the longer prefix wins.
+ * (docs/wire-formats.md#inference-profiles-and-geography). `us-gov` precedes `us` so the longer
+ * prefix wins.
  */
 export const INFERENCE_PROFILE_PREFIXES = [
   "us-gov.",

@@ -1,9 +1,9 @@
 /**
- * Maps a request line to a Bedrock Runtime operation (reference/protocols.md §2.1), or to the STS
- * stand-in (`POST /`, where the AWS Query protocol sends every STS action; Bedrock Runtime has no
- * operation on `/`). Routing works on the raw path: the SDK percent-encodes the model id label
- * fully (`:` → `%3A`, and `/` → `%2F` inside ARNs), so the path is split on `/` first and only the
- * model segment is decoded.
+ * Maps a request line to a Bedrock Runtime operation (docs/wire-formats.md#operations-and-paths),
+ * or to the STS stand-in (`POST /`, where the AWS Query protocol sends every STS action; Bedrock
+ * Runtime has no operation on `/`). Routing works on the raw path: the SDK percent-encodes the
+ * model id label fully (`:` → `%3A`, and `/` → `%2F` inside ARNs), so the path is split on `/`
+ * first and only the model segment is decoded.
  */
 import type { BedrockOperation } from "./request-log.ts";
 

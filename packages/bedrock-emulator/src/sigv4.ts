@@ -1,8 +1,10 @@
 /**
- * AWS Signature Version 4 parsing and verification for incoming requests, following the recipe
- * in reference/protocols.md §4.3 (validated against `@smithy/signature-v4`): the canonical URI is
- * the wire path URI-encoded a second time, and over HTTP/2 the SDK signs `:authority` instead of
- * `host`. Pure apart from hashing.
+ * AWS Signature Version 4 parsing and verification for incoming requests, as AWS's signing guide
+ * describes it
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html) and
+ * validated against `@smithy/signature-v4`. What matters to a verifier
+ * (docs/wire-formats.md#sigv4): the canonical URI is the wire path URI-encoded a second time, and
+ * over HTTP/2 the SDK signs `:authority` instead of `host`. Pure apart from hashing.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { EmulatorError } from "./emulator-error.ts";

@@ -1,9 +1,10 @@
 /**
  * The STS stand-in's semantics: `AssumeRole` against a configured set of roles (or any role when
  * none are configured), answering with temporary credentials derived from the role ARN, so users'
- * CI can exercise cross-account setups (reference/protocols.md §4.4) without an AWS account.
- * Validation follows STS's constraints and its `1 validation error detected: …` wording. Pure
- * apart from hashing: the clock is passed in. The wire protocol lives in `sts-handler.ts`.
+ * CI can exercise cross-account setups (docs/wire-formats.md#credentials-and-cross-account-roles)
+ * without an AWS account. Validation follows STS's constraints and its
+ * `1 validation error detected: …` wording. Pure apart from hashing: the clock is passed in. The
+ * wire protocol lives in `sts-handler.ts`.
  */
 import { createHash } from "node:crypto";
 import type { SessionCredentials } from "./auth.ts";

@@ -68,7 +68,7 @@ export function remoteImageUrls(request: ChatCompletionRequest): string[] {
  * dropped (Bedrock rejects blank text blocks) and a turn left empty disappears. The first turn
  * must be a user turn (Bedrock requires it): otherwise a 400 on `messages`.
  *
- * Mapping reference: docs/protocols.md §2.9.
+ * Mapping reference: docs/wire-formats.md#openai-to-converse.
  */
 export function chatCompletionRequestToChatRequest(
   request: ChatCompletionRequest,

@@ -14,7 +14,8 @@ import { stopReasonToFinishReason } from "./stop-reason.ts";
  * reasoning as `reasoning_content` (only when the model exposed some). `id`, `created` and `model`
  * come from the context so the gateway controls what the client sees.
  *
- * Spec: openai-openapi `CreateChatCompletionResponse`; docs/protocols.md §1.4.
+ * Spec: openai-openapi `CreateChatCompletionResponse`;
+ * docs/wire-formats.md#chat-completions-response.
  */
 export function chatResponseToChatCompletion(
   response: ChatResponse,

@@ -22,13 +22,14 @@ export interface ChunkTranslator {
 }
 
 /**
- * Translates a neutral chat stream into `chat.completion.chunk`s that the OpenAI SDKs'
- * accumulators reassemble (docs/protocols.md §1.5): the first chunk carries `role: "assistant"`;
- * a tool call is announced with its id, type and name and an empty `arguments`, then grows by
- * `arguments` fragments; its `index` is the ordinal of the tool call in this answer (0, 1, ...),
- * not the content-block index (a text block before it would shift that); the last choice chunk
- * has an empty delta and the finish reason; with `includeUsage`, one more chunk with no choices
- * carries the usage. Pure: the only state is what this answer has emitted so far.
+ * Translates a neutral chat stream into `chat.completion.chunk`s that the OpenAI SDKs' accumulators
+ * reassemble (docs/wire-formats.md#streaming-with-server-sent-events): the first chunk carries
+ * `role: "assistant"`; a tool call is announced with its id, type and name and an empty
+ * `arguments`, then grows by `arguments` fragments; its `index` is the ordinal of the tool call in
+ * this answer (0, 1, ...), not the content-block index (a text block before it would shift that);
+ * the last choice chunk has an empty delta and the finish reason; with `includeUsage`, one more
+ * chunk with no choices carries the usage. Pure: the only state is what this answer has emitted so
+ * far.
  */
 export function createChunkTranslator(options: ChunkTranslatorOptions): ChunkTranslator {
   const { id, created, includeUsage } = options;

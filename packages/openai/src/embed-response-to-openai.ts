@@ -7,7 +7,7 @@ const littleEndian = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 /**
  * The OpenAI body of an embeddings answer: one entry per vector, in input order, as numbers or —
  * for `base64`, which both official SDKs request by default — as base64 of the vector packed as
- * little-endian float32 (docs/protocols.md §1.9). Usage counts input tokens only.
+ * little-endian float32 (docs/wire-formats.md#embeddings). Usage counts input tokens only.
  */
 export function embedResponseToOpenAI(
   response: EmbedResponse,

@@ -47,7 +47,8 @@ const penalties = ["presence_penalty", "frequency_penalty"] as const;
  * would get from OpenAI (same wording, same `param`), plus a 400 naming any parameter Bedrock
  * cannot honour. Returns the body typed; throws only StrataError (`invalid_request`).
  *
- * Spec: openai-openapi `CreateChatCompletionRequest`; reference: docs/protocols.md §1.3.
+ * Spec: openai-openapi `CreateChatCompletionRequest`; reference:
+ * docs/wire-formats.md#chat-completions-request.
  */
 export function parseChatCompletionRequest(body: unknown): ChatCompletionRequest {
   try {

@@ -33,7 +33,7 @@ const embeddingRequestSchema = z.looseObject({
  * Validates a `POST /v1/embeddings` body like OpenAI (same messages and `param`s), refusing token
  * arrays, which need the model's own tokenizer. Throws only StrataError (`invalid_request`).
  *
- * Spec: openai-openapi `CreateEmbeddingRequest`; docs/protocols.md §1.9.
+ * Spec: openai-openapi `CreateEmbeddingRequest`; docs/wire-formats.md#embeddings.
  */
 export function parseEmbeddingRequest(body: unknown): EmbeddingRequest {
   try {

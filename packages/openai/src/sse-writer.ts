@@ -52,8 +52,9 @@ const sseHeaders: Readonly<Record<string, string>> = {
 const resolved = Promise.resolve();
 
 /**
- * Creates the SSE writer of one response (docs/protocols.md §1.5). Each chunk is serialised once,
- * straight into the frame; writes after the response ended (client gone) are dropped silently.
+ * Creates the SSE writer of one response (docs/wire-formats.md#streaming-with-server-sent-events).
+ * Each chunk is serialised once, straight into the frame; writes after the response ended (client
+ * gone) are dropped silently.
  */
 export function createSseWriter(res: SseResponse): SseWriter {
   let opened = false;

@@ -6,7 +6,7 @@ import type { FinishReason } from "./chat-completion.ts";
  * reason (`stop` covers both), counts a full context window as `length` and every kind of
  * filtering as `content_filter`. Unknown values (a newer proto) read as a normal stop.
  *
- * Reference: docs/protocols.md §2.3 (mapping used by AWS's own OpenAI gateway sample).
+ * Reference: docs/wire-formats.md#stop-reasons (the mapping AWS's own OpenAI gateway sample uses).
  */
 export function stopReasonToFinishReason(reason: StopReason): FinishReason {
   switch (reason) {

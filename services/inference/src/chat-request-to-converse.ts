@@ -52,7 +52,7 @@ export interface ConverseTranslation {
  * model's capabilities first so that clients get a precise `invalid_request` (with OpenAI's
  * `param`) instead of a Bedrock ValidationException. Pure: no I/O, no clock.
  *
- * Mapping decisions (reference/protocols.md §2.9):
+ * Mapping decisions (the facts they rest on: docs/wire-formats.md#openai-to-converse):
  * - System prompts become `system` blocks; for a model without system prompts they are folded,
  *   as a prefix, into the first user turn rather than refused.
  * - Consecutive messages of the same role are merged into one turn (Bedrock requires alternating

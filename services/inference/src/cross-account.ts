@@ -62,11 +62,11 @@ export function roleSessionName(tenantId: string): string {
 }
 
 /**
- * Tenants' cross-account Bedrock clients (UpstreamPolicy.cross_account): one client per (role
- * ARN, external id, session name) in a bounded LRU cache, each signing with credentials from STS
- * AssumeRole (reference/protocols.md §4.4), shared by all the tenant's concurrent calls. The
- * session name is part of the key so that two tenants sharing a role are still told apart in
- * CloudTrail. The external id is never logged.
+ * Tenants' cross-account Bedrock clients (UpstreamPolicy.cross_account): one client per (role ARN,
+ * external id, session name) in a bounded LRU cache, each signing with credentials from STS
+ * AssumeRole (docs/wire-formats.md#credentials-and-cross-account-roles), shared by all the tenant's
+ * concurrent calls. The session name is part of the key so that two tenants sharing a role are
+ * still told apart in CloudTrail. The external id is never logged.
  */
 export function createCrossAccountClients(
   options: CrossAccountClientsOptions,

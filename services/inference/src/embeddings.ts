@@ -4,8 +4,9 @@ import { type EmbedRequest, type EmbedResponse, EmbedResponseSchema } from "@str
 import type { CatalogEntry, EmbeddingSpec } from "./catalog.ts";
 
 /**
- * Embeddings through Bedrock InvokeModel (reference/protocols.md §2.5): the request becomes one
- * model-native JSON body per call, and the answers are put back together in input order.
+ * Embeddings through Bedrock InvokeModel (docs/wire-formats.md#invokemodel-for-embeddings): the
+ * request becomes one model-native JSON body per call, and the answers are put back together in
+ * input order.
  *
  * - Titan v2: one text per call (`{inputText, dimensions, normalize: true}`), tokens from
  *   `inputTextTokenCount`.

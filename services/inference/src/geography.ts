@@ -1,7 +1,7 @@
 /**
  * Where a model's calls are served, for data residency (proto `Model.geography` / `regions`;
- * reference/protocols.md §2.8). The gateway enforces tenants' residency rules from these fields.
- * Pure.
+ * docs/wire-formats.md#inference-profiles-and-geography). The gateway enforces tenants' residency
+ * rules from these fields. Pure.
  *
  * - A cross-Region inference profile — an id (or the ARN of one) starting with a geography
  *   prefix — is served anywhere in that geography: `geography` is the prefix, `regions` empty

@@ -3,10 +3,10 @@ import { StopReason } from "@strata/proto";
 import type { ToolUseTally } from "./answer-shaping.ts";
 
 /**
- * Bedrock's stop reason (reference/protocols.md §2.3) as the neutral StopReason. Both malformed
- * variants become MALFORMED_OUTPUT. A value this SDK version does not know yet (Bedrock adds
- * reasons over time) becomes END_TURN: the answer arrived whole as far as Strata can tell, and a
- * client that sees "stop" handles it correctly; the raw value is still available to logs.
+ * Bedrock's stop reason (docs/wire-formats.md#stop-reasons) as the neutral StopReason. Both
+ * malformed variants become MALFORMED_OUTPUT. A value this SDK version does not know yet (Bedrock
+ * adds reasons over time) becomes END_TURN: the answer arrived whole as far as Strata can tell, and
+ * a client that sees "stop" handles it correctly; the raw value is still available to logs.
  */
 export function bedrockStopReasonToStopReason(reason: BedrockStopReason | undefined): StopReason {
   switch (reason) {

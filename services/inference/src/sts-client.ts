@@ -17,10 +17,11 @@ export interface StsClientOptions {
 }
 
 /**
- * The STS client that assumes tenants' cross-account roles (reference/protocols.md §4.4). It signs
- * with the service's own identity (IRSA, Pod Identity, … or the emulator's dummy credentials),
- * which each tenant's role trusts. HTTP/1.1 (the SDK's default for STS): one call per role per
- * hour does not need multiplexing.
+ * The STS client that assumes tenants' cross-account roles
+ * (docs/wire-formats.md#credentials-and-cross-account-roles). It signs with the service's own
+ * identity (IRSA, Pod Identity, … or the emulator's dummy credentials), which each tenant's role
+ * trusts. HTTP/1.1 (the SDK's default for STS): one call per role per hour does not need
+ * multiplexing.
  */
 export function createStsClient({
   region,

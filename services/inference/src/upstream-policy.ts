@@ -11,7 +11,7 @@ import type { UpstreamPolicy } from "@strata/proto";
 import type { CrossAccountRole } from "./cross-account.ts";
 
 /**
- * Converse `guardrailConfig` (reference/protocols.md §2.2) for the policy's guardrail, or
+ * Converse `guardrailConfig` (docs/wire-formats.md#converse-request) for the policy's guardrail, or
  * undefined without one. A guardrail with an identifier but no version is refused (`internal`)
  * rather than skipped: a tenant's guardrail must never be silently dropped.
  */
