@@ -3,7 +3,7 @@
 # stamped in as the release Makefile does. (Schema validation of rendered manifests is done by a
 # real kube-apiserver, scripts/ensure-kube-apiserver.sh, rather than by kubeconform, which needs
 # downloaded schemas and knows neither our CRDs' CEL rules nor admission.)
-# Prints the bin directory. Needs Go >= 1.26 (docs: ../shared/reference/k8s-testing.md §1).
+# Prints the bin directory. Needs Go >= 1.26 (docs/kubernetes-testing.md#helm-from-go-install).
 set -euo pipefail
 HELM_VERSION="v3.21.4"
 KUBE_MINOR="33"

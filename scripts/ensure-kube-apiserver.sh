@@ -3,9 +3,10 @@
 # prints the bin directory (logs go to stderr). The version and every dependency are pinned by the
 # wrapper module tools/kube (go.mod, go.sum; regenerate with tools/kube/generate-go-mod.sh), which
 # requires k8s.io/kubernetes and maps its staging modules to their published tags
-# (docs: ../shared/reference/k8s-testing.md §2.2). The binaries are stamped with the release
-# version, as upstream's hack/lib/version.sh does, so /version and kubectl report it. etcd comes
-# from Debian (scripts/ensure-system-tools.sh etcd). Needs Go >= 1.24; a cold build takes minutes.
+# (docs/kubernetes-testing.md#kube-apiserver-and-kubectl-from-a-wrapper-module). The binaries are
+# stamped with the release version, as upstream's hack/lib/version.sh does, so /version and
+# kubectl report it. etcd comes from Debian (scripts/ensure-system-tools.sh etcd). Needs Go >= 1.24;
+# a cold build takes minutes.
 #   scripts/ensure-kube-apiserver.sh [--kubectl-only]   (--kubectl-only: clients that need no server)
 set -euo pipefail
 kubectl_only=false

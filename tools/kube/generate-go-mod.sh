@@ -7,9 +7,9 @@
 # module (k8s.io/api, k8s.io/apiserver, …) at v0.0.0 and replaces it with ./staging/src/…, which a
 # dependency's replaces cannot do. Each staging module is published with the tag v0.<minor>.<patch>
 # of the release, so this module requires k8s.io/kubernetes and replaces every staging module the
-# release's own go.mod lists with that tag (k8s-testing.md §2.2). The list comes from the release,
-# never by hand: new staging modules appear between minors. Also copied: the release's `go` and
-# `godebug` lines, so the binaries get the runtime defaults upstream builds with.
+# release's own go.mod lists with that tag (docs/kubernetes-testing.md). The list comes from the
+# release, never by hand: new staging modules appear between minors. Also copied: the release's `go`
+# and `godebug` lines, so the binaries get the runtime defaults upstream builds with.
 # scripts/ensure-kube-apiserver.sh builds from the result; commit go.mod and go.sum.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"

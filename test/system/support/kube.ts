@@ -1,8 +1,9 @@
 // A real control plane for the system tier: etcd (Debian's, scripts/ensure-system-tools.sh) and a
-// kube-apiserver plus kubectl built from the Go module proxy (scripts/ensure-kube-apiserver.sh),
-// on loopback and ephemeral ports, in a temporary directory. There is no controller manager,
-// scheduler or kubelet (k8s-testing.md §2.5): API-level behaviour only (validation, CRD schemas and
-// CEL rules, server-side apply, RBAC, admission), no garbage collection or namespace deletion.
+// kube-apiserver plus kubectl built from the Go module proxy (scripts/ensure-kube-apiserver.sh), on
+// loopback and ephemeral ports, in a temporary directory. There is no controller manager, scheduler
+// or kubelet (docs/kubernetes-testing.md#what-a-bare-api-server-does-not-do): API-level behaviour
+// only (validation, CRD schemas and CEL rules, server-side apply, RBAC, admission), no garbage
+// collection or namespace deletion.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
