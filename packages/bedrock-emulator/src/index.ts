@@ -2,7 +2,7 @@
  * @strata/bedrock-emulator — a local Amazon Bedrock Runtime that the real AWS SDK talks to
  * unchanged. Public API first; see README.md for behaviour, directives and limits.
  */
-// biome-ignore-all assist/source/organizeImports: the public API comes first (STYLE.md rule 1)
+// biome-ignore-all assist/source/organizeImports: the public API comes first (docs/code-style.md)
 
 export {
   type BedrockEmulator,

@@ -33,7 +33,7 @@ export interface ReasonMapping {
 }
 
 /**
- * The one table of the error model (STYLE.md, "One error model, three wire formats").
+ * The one table of the error model (docs/adr/0005-one-error-model.md).
  * 499 for `cancelled` follows nginx: the client closed the request; nobody receives it.
  */
 export const reasonMappings = {

@@ -13,8 +13,9 @@ export interface StrataErrorOptions {
 }
 
 /**
- * The one error type Strata services throw (STYLE.md rule 4). Its message is client-safe by
- * construction: anything that is not must go in `cause`, which is logged but never sent.
+ * The one error type Strata services throw (docs/adr/0005-one-error-model.md). Its message is
+ * client-safe by construction: anything that is not must go in `cause`, which is logged but never
+ * sent.
  */
 export class StrataError extends Error {
   readonly reason: Reason;

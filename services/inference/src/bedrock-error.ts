@@ -40,9 +40,10 @@ export interface BedrockErrorContext {
 }
 
 /**
- * Converts anything a Bedrock SDK call throws into the StrataError to send (STYLE.md, "One error
- * model"; reference/protocols.md §2.6). Decided by the error's `name` (the SDK sets it from
- * `x-amzn-ErrorType` for modeled and unmodeled errors alike), then by Node's network error codes.
+ * Converts anything a Bedrock SDK call throws into the StrataError to send
+ * (docs/adr/0005-one-error-model.md; docs/wire-formats.md#bedrock-errors). Decided by the error's
+ * `name` (the SDK sets it from `x-amzn-ErrorType` for modeled and unmodeled errors alike), then by
+ * Node's network error codes.
  *
  * - Validation messages are Bedrock's and client-safe, so they are kept; context-window overflow
  *   becomes `context_length_exceeded` (param `messages`).

@@ -109,8 +109,9 @@ const schema = z
 export type InferenceConfig = Readonly<z.infer<typeof schema>>;
 
 /**
- * Reads the inference service's settings (and the few AWS variables that decide defaults) from
- * the environment. The only module of the service that reads `process.env` (STYLE.md rule 8).
+ * Reads the inference service's settings (and the few AWS variables that decide defaults) from the
+ * environment. The only module of the service that reads `process.env`
+ * (docs/code-style.md#configuration).
  */
 export function loadInferenceConfig(env: Env): InferenceConfig {
   return parseEnv(schema, env);
