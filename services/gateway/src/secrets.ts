@@ -3,12 +3,12 @@ import type { ChatCompletionMessageParam, ChatCompletionRequest } from "@strata/
 import { SecretsMode } from "@strata/proto";
 import type { PolicyLayers } from "./policy.ts";
 
-// Sensitive-data filtering (DESIGN.md §5, docs/tool-call-validation.md): credentials found in the
-// text a chat request would send to the model are refused (BLOCK) or replaced by a placeholder
-// (REDACT). Pure. Every detector is a regular expression that runs in linear time: each starts
-// with a literal or a left boundary that a token's own characters cannot satisfy, so no position
-// inside a long run of token characters starts a second scan, and repetitions of a character
-// class are followed by something that class cannot match.
+// Sensitive-data filtering (docs/tool-call-validation.md): credentials found in the text a chat
+// request would send to the model are refused (BLOCK) or replaced by a placeholder (REDACT). Pure.
+// Every detector is a regular expression that runs in linear time: each starts with a literal or a
+// left boundary that a token's own characters cannot satisfy, so no position inside a long run of
+// token characters starts a second scan, and repetitions of a character class are followed by
+// something that class cannot match.
 
 /** The kinds of credential detected; the name appears in placeholders, metrics and audit events. */
 export type SecretType =

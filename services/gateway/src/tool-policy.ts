@@ -10,7 +10,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { LRUCache } from "lru-cache";
 import { globMatch, type PolicyLayers } from "./policy.ts";
 
-// Tool-call validation for MCP and IDE clients (DESIGN.md §5, docs/tool-call-validation.md).
+// Tool-call validation for MCP and IDE clients (docs/tool-call-validation.md).
 // A tenant and a key may each enforce a ToolPolicy; a request must satisfy both layers. Pure
 // except for a bounded cache of compiled argument schemas.
 
