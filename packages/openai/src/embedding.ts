@@ -4,10 +4,16 @@
 /** How vectors are sent back: JSON numbers, or base64 of little-endian float32s. */
 export type EncodingFormat = "float" | "base64";
 
-/** A validated `POST /v1/embeddings` body, normalised: `input` as sent, the format defaulted. */
+/**
+ * A validated `POST /v1/embeddings` body, normalised: `input` as text (token ids decoded), the
+ * format defaulted.
+ */
 export interface EmbeddingRequest {
   model: string;
-  /** One text or up to 2048 texts (token arrays are refused). */
+  /**
+   * One text or up to 2048 texts. A flat token array (`[15339, 1917]`) becomes one text, an
+   * array of token arrays (`[[15339, 1917]]`) a list of texts, one per array.
+   */
   input: string | string[];
   /** `float` when the client sent none (the SDKs always send one: `base64`). */
   encoding_format: EncodingFormat;

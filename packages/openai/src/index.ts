@@ -58,6 +58,7 @@ export {
   maxContentParts,
   maxEmbeddingInputLength,
   maxEmbeddingInputs,
+  maxEmbeddingInputTokens,
   maxImages,
   maxImageUrlLength,
   maxJsonDepth,

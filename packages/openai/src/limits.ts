@@ -49,3 +49,11 @@ export const maxEmbeddingInputs = 2_048;
  * the work without refusing anything a model would take.
  */
 export const maxEmbeddingInputLength = 50_000;
+
+/**
+ * Token ids in one token array of an embeddings request (`input: [[...]]`, or a single flat
+ * `input: [...]`). OpenAI takes 8192 tokens per input (and documents 2,048 items for a flat
+ * array); as many ids as an input has characters bounds the work of decoding, and the decoded
+ * text is then held to `maxEmbeddingInputLength` like any text.
+ */
+export const maxEmbeddingInputTokens = 50_000;

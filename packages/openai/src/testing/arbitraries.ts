@@ -202,11 +202,23 @@ export const validChatRequest: fc.Arbitrary<Record<string, unknown>> = fc
     });
   });
 
-/** A valid `POST /v1/embeddings` body. */
+/** A token id: those below 100256 are tokens of cl100k_base, those below 199998 of o200k_base. */
+const tokenId = fc.oneof(
+  fc.integer({ min: 0, max: 100_255 }),
+  fc.integer({ min: 0, max: 199_997 }),
+);
+const tokenArray = fc.array(tokenId, { minLength: 1, maxLength: 8 });
+
+/** A valid `POST /v1/embeddings` body: text, a list of texts, a token array or token arrays. */
 export const validEmbeddingRequest: fc.Arbitrary<Record<string, unknown>> = fc
   .record({
     model: fc.constantFrom("titan-embed-text-v2", "cohere-embed-english-v3"),
-    input: fc.oneof(nonBlank, fc.array(nonBlank, { minLength: 1, maxLength: 4 })),
+    input: fc.oneof(
+      nonBlank,
+      fc.array(nonBlank, { minLength: 1, maxLength: 4 }),
+      tokenArray,
+      fc.array(tokenArray, { minLength: 1, maxLength: 4 }),
+    ),
     encoding_format: fc.constantFrom(undefined, "float", "base64"),
     dimensions: fc.option(fc.constantFrom(256, 512, 1024), { nil: undefined }),
     user: fc.option(nonBlank, { nil: undefined }),
