@@ -52,10 +52,46 @@ describe("embeddings through the real openai SDK", () => {
     expect(res.data[129]?.embedding[0]).toBeCloseTo(single.data[0]?.embedding[0] ?? Number.NaN, 5);
   });
 
+  it("embeds token arrays (LangChain's default) as the text they decode to, with its usage", async () => {
+    const text = await openai().embeddings.create({
+      model: "titan-embed-text-v2",
+      input: ["hello world", "Grüße, 世界 🌍"],
+    });
+    // "hello world" in cl100k_base, as tiktoken encodes it.
+    const nested = await openai().embeddings.create({
+      model: "titan-embed-text-v2",
+      input: [[15339, 1917]],
+    });
+    const flat = await openai().embeddings.create({
+      model: "titan-embed-text-v2",
+      input: [15339, 1917],
+      encoding_format: "float",
+    });
+    expect(nested.data.map((d) => d.index)).toEqual([0]);
+    expect(nested.data[0]?.embedding).toEqual(text.data[0]?.embedding);
+    expect(flat.data[0]?.embedding).toEqual(text.data[0]?.embedding);
+    expect(flat.usage).toEqual(nested.usage);
+    expect(nested.usage.prompt_tokens).toBeGreaterThan(0);
+    // The same two texts in o200k_base: 185558 is beyond cl100k_base, so the whole request is
+    // decoded with o200k_base, its first array too.
+    const o200k = await openai().embeddings.create({
+      model: "titan-embed-text-v2",
+      input: [
+        [24912, 2375],
+        [3193, 572, 13153, 11, 185_558, 130_321, 235],
+      ],
+    });
+    expect(o200k.data.map((d) => d.embedding)).toEqual(text.data.map((d) => d.embedding));
+    expect(o200k.usage).toEqual(text.usage);
+  });
+
   it.each([
     [{ dimensions: 300 }, "dimensions"],
     [{ input: [] }, "input"],
-    [{ input: [1, 2, 3] }, "input"],
+    [{ input: [[15339], []] }, "input[1]"],
+    [{ input: [[15339, 300_000]] }, "input[0][1]"],
+    [{ input: [15339, -1] }, "input[1]"],
+    [{ input: ["hello", [15339]] }, "input"],
     [{ encoding_format: "int8" }, "encoding_format"],
   ])("rejects %j naming %s", async (patch, param) => {
     const error = await openai()

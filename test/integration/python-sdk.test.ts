@@ -34,6 +34,7 @@ describe("the official openai Python SDK", () => {
     expect(seen.tools.answer).toContain("rainy");
     expect(seen.embeddings).toMatchObject({ count: 2, length: 256 });
     expect(seen.embeddings.first).toBeCloseTo(seen.embeddings.float_first, 5);
+    expect(seen.embeddings.tokens_as_text).toBe(true);
     expect(seen.errors.bad_key).toMatchObject({
       class: "AuthenticationError",
       status: 401,

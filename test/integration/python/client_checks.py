@@ -53,6 +53,10 @@ emb = client.embeddings.create(model="titan-embed-text-v2", input=["a", "b"], di
 out["embeddings"] = {"count": len(emb.data), "length": len(emb.data[0].embedding), "first": emb.data[0].embedding[0]}
 floats = client.embeddings.create(model="titan-embed-text-v2", input=["a", "b"], dimensions=256, encoding_format="float")
 out["embeddings"]["float_first"] = floats.data[0].embedding[0]
+# LangChain's OpenAIEmbeddings sends tiktoken ids (cl100k_base) instead of text by default.
+tokens = client.embeddings.create(model="titan-embed-text-v2", input=[[15339, 1917]], dimensions=256)
+text = client.embeddings.create(model="titan-embed-text-v2", input="hello world", dimensions=256)
+out["embeddings"]["tokens_as_text"] = tokens.data[0].embedding == text.data[0].embedding
 
 
 def error_of(call):
