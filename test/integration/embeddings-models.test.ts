@@ -124,6 +124,40 @@ describe("models", () => {
     expect(ids).toContain("amazon.titan-embed-text-v2:0");
   });
 
+  it("shows each model's context window, output limit and capabilities, and the aliases people type resolve", async () => {
+    const listed = new Map<string, Record<string, unknown>>();
+    for await (const model of openai().models.list())
+      listed.set(model.id, model as unknown as Record<string, unknown>);
+    expect(listed.get("anthropic.claude-sonnet-4-5-20250929-v1:0")).toMatchObject({
+      context_window: 200_000,
+      max_output_tokens: 64_000,
+      capabilities: { vision: true, tools: true, reasoning: true, prompt_caching: true },
+    });
+    expect(listed.get("openai.gpt-oss-120b-1:0")).toMatchObject({
+      context_window: 128_000,
+      capabilities: { vision: false, reasoning: true },
+    });
+    expect(listed.get("amazon.titan-embed-text-v2:0")).toMatchObject({ context_window: 8192 });
+    for (const alias of [
+      "claude-opus-4-5",
+      "claude-sonnet-4-5",
+      "claude-haiku-4-5",
+      "claude-haiku-4.5",
+      "nova-2-lite",
+      "gpt-oss-20b",
+      "deepseek-r1",
+      "llama4-maverick",
+      "pixtral-large",
+      "qwen3-coder-30b",
+    ]) {
+      const res = await openai().chat.completions.create({
+        model: alias,
+        messages: [{ role: "user", content: `hello from ${alias}` }],
+      });
+      expect(res.choices[0]?.message.content, alias).toContain("hello");
+    }
+  });
+
   it("retrieves a model whose id contains ':' and by alias", async () => {
     expect((await openai().models.retrieve("anthropic.claude-3-haiku-20240307-v1:0")).id).toBe(
       "anthropic.claude-3-haiku-20240307-v1:0",

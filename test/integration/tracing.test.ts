@@ -199,7 +199,7 @@ describe("distributed tracing", () => {
     expect(byId.get(bedrock?.parentSpanId ?? "")?.service).toBe("strata-inference");
     expect(bedrock?.attributes).toMatchObject({
       "gen_ai.operation.name": "chat",
-      "gen_ai.request.model": "anthropic.claude-3-haiku-20240307-v1:0",
+      "gen_ai.request.model": "us.anthropic.claude-3-haiku-20240307-v1:0",
     });
     expect(bedrock?.attributes["gen_ai.usage.input_tokens"]).toBeGreaterThan(0);
     expect(bedrock?.attributes["gen_ai.usage.output_tokens"]).toBeGreaterThan(0);

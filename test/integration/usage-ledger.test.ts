@@ -8,7 +8,7 @@ import { admin, eventually, newTenantKey, openai } from "./support.ts";
  * tokens: input, output, cache read.
  */
 const prices: Record<string, [number, number, number]> = {
-  "anthropic.claude-3-haiku-20240307-v1:0": [250_000, 1_250_000, 25_000],
+  "anthropic.claude-3-haiku-20240307-v1:0": [250_000, 1_250_000, 30_000],
   "amazon.nova-micro-v1:0": [35_000, 140_000, 8_750],
   "amazon.titan-embed-text-v2:0": [20_000, 0, 0],
 };
@@ -101,7 +101,7 @@ describe("usage ledger", () => {
       if (!usage) throw new Error(`no usage reported for ${model}`);
       expected[model] = (expected[model] ?? 0) + expectedCost(model, usage);
     };
-    // Cache reads are priced too (at a tenth of haiku's input price).
+    // Cache reads are priced too (at $0.03 per million for haiku).
     const cached = await client.chat.completions.create({
       model: "claude-3-haiku",
       messages: [{ role: "user", content: "[[emulator:cached=40]] [[emulator:tokens=300]] cost" }],

@@ -320,7 +320,7 @@ describe("the operator: Tenant", () => {
       maxConcurrentRequests: 20,
     });
     expect(p?.limits?.models[0]).toMatchObject({
-      model: "claude-3-5-*",
+      model: "claude-sonnet-4-5*",
       limits: { requestsPerMinute: 60 },
     });
     expect(p?.limits?.budget).toMatchObject({
@@ -425,7 +425,7 @@ describe("the operator: ApiKey", () => {
     expect(key?.tenantId).toBe("acme");
     expect(key?.name).toBe("k8s/team-a/chatbot Support chatbot");
     expect(key?.policy?.allowedModels).toEqual(["claude-3-haiku"]);
-    await expect(works(delivered.key, "claude-3-5-sonnet")).rejects.toBeInstanceOf(
+    await expect(works(delivered.key, "claude-sonnet-4-5")).rejects.toBeInstanceOf(
       OpenAI.PermissionDeniedError,
     );
     // The onboarding guide's consumer Deployment is valid against this API server.

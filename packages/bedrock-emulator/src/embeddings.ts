@@ -182,8 +182,11 @@ export function parseEmbeddingRequest(model: EmulatedModel, body: JsonValue): Em
       return parseCohere(body);
     case "anthropic":
     case "nova":
+    case "openai":
+    case "deepseek":
     case "llama":
     case "mistral":
+    case "qwen":
       throw validationError(`The model ${model.id} is not an embedding model.`);
     default: {
       const exhaustive: never = model.family;

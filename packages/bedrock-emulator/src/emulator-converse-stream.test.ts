@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator } from "./index.ts";
 import { createTestClients, expectBedrockError, type TestClients } from "./test-clients.ts";
 
-const HAIKU = "anthropic.claude-3-haiku-20240307-v1:0";
+const HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0";
 
 let emulator: BedrockEmulator;
 let clients: TestClients;

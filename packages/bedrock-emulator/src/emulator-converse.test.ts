@@ -18,8 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator } from "./index.ts";
 import { createTestClients, expectBedrockError, type TestClients } from "./test-clients.ts";
 
-const HAIKU = "anthropic.claude-3-haiku-20240307-v1:0";
-const SONNET_4 = "anthropic.claude-sonnet-4-20250514-v1:0";
+const HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0";
+const SONNET_4 = "us.anthropic.claude-sonnet-4-20250514-v1:0";
 
 let emulator: BedrockEmulator;
 let clients: TestClients;
@@ -84,7 +84,7 @@ describe("Converse", () => {
   it.each([
     ["a bare model id", HAIKU],
     ["a us. inference profile", `us.${HAIKU}`],
-    ["a global. inference profile", `global.${SONNET_4}`],
+    ["a global. inference profile", `global.${SONNET_4.slice("us.".length)}`],
     [
       "an inference-profile ARN",
       `arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.${HAIKU}`,

@@ -152,7 +152,7 @@ describe("InvokeModel embeddings", () => {
     ],
     [
       "an embedding body sent to a chat model",
-      "anthropic.claude-3-haiku-20240307-v1:0",
+      "anthropic.claude-haiku-4-5-20251001-v1:0",
       { inputText: "a" },
       /extraneous key \[inputText\]/,
     ],

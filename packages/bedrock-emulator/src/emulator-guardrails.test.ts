@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator, GUARDRAIL_TEXT } from "./index.ts";
 import { createTestClients, expectBedrockError, type TestClients } from "./test-clients.ts";
 
-const HAIKU = "anthropic.claude-3-haiku-20240307-v1:0";
+const HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const GUARDRAIL = { guardrailIdentifier: "gr-abc123", guardrailVersion: "1" };
 
 let emulator: BedrockEmulator;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator, roleCredentials } from "./index.ts";
 import { createTestClient, expectBedrockError, TEST_CREDENTIALS } from "./test-clients.ts";
 
-const HAIKU = "anthropic.claude-3-haiku-20240307-v1:0";
+const HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const TENANT_ROLE = "arn:aws:iam::123456789012:role/StrataTenant";
 const OPEN_ROLE = "arn:aws:iam::123456789012:role/team/OpenRole";
 const UNLISTED_ROLE = "arn:aws:iam::123456789012:role/Other";

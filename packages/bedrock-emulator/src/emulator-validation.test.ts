@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator } from "./index.ts";
 import { createTestClients, expectBedrockError, type TestClients } from "./test-clients.ts";
 
-const HAIKU = "anthropic.claude-3-haiku-20240307-v1:0";
+const HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16]);
 
@@ -149,7 +149,7 @@ const cases: Case[] = [
   [
     "maxTokens of 0",
     { messages: [hi], inferenceConfig: { maxTokens: 0 } },
-    /maxTokens must be an integer between 1 and 4096/,
+    /maxTokens must be an integer between 1 and 64000/,
   ],
   [
     "a fractional maxTokens",
@@ -158,8 +158,8 @@ const cases: Case[] = [
   ],
   [
     "maxTokens above the model limit",
-    { messages: [hi], inferenceConfig: { maxTokens: 4097 } },
-    /exceeds the model limit of 4096/,
+    { messages: [hi], inferenceConfig: { maxTokens: 64_001 } },
+    /exceeds the model limit of 64000/,
   ],
   [
     "a temperature above 1",
@@ -189,7 +189,7 @@ const cases: Case[] = [
   [
     "a JSON schema that is not JSON",
     {
-      modelId: "anthropic.claude-sonnet-4-20250514-v1:0",
+      modelId: "us.anthropic.claude-sonnet-4-20250514-v1:0",
       messages: [hi],
       outputConfig: {
         textFormat: { type: "json_schema", structure: { jsonSchema: { schema: "{not json" } } },
@@ -200,6 +200,7 @@ const cases: Case[] = [
   [
     "structured output on a model without it",
     {
+      modelId: "us.anthropic.claude-3-haiku-20240307-v1:0",
       messages: [hi],
       outputConfig: {
         textFormat: { type: "json_schema", structure: { jsonSchema: { schema: "{}" } } },
@@ -285,7 +286,7 @@ describe("Converse validation", () => {
     ],
   ])("rejects %s sent as raw JSON", async (_case, body, message) => {
     const response = await fetch(
-      `${url}/model/${encodeURIComponent("anthropic.claude-sonnet-4-20250514-v1:0")}/converse`,
+      `${url}/model/${encodeURIComponent("us.anthropic.claude-sonnet-4-20250514-v1:0")}/converse`,
       {
         method: "POST",
         headers: { authorization: "Bearer test", "content-type": "application/json" },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator, decodeFrame } from "./index.ts";
 import { createTestClient, createTestClients, type TestClients } from "./test-clients.ts";
 
-const MODEL = "anthropic.claude-3-haiku-20240307-v1:0";
+const MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const SIGV4_SHAPED = `AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`;
 
 let emulator: BedrockEmulator;

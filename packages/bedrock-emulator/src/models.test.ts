@@ -54,13 +54,15 @@ describe("model catalogue", () => {
 
   it.each([
     [
-      "anthropic.claude-3-haiku-20240307-v1:0",
+      "us.anthropic.claude-3-haiku-20240307-v1:0",
       { vision: true, tools: true, maxOutputTokens: 4096 },
     ],
     [
-      "anthropic.claude-sonnet-4-20250514-v1:0",
+      "global.anthropic.claude-sonnet-4-20250514-v1:0",
       { structuredOutput: true, maxOutputTokens: 64_000 },
     ],
+    ["anthropic.claude-haiku-4-5-20251001-v1:0", { maxOutputTokens: 64_000 }],
+    ["us.meta.llama4-maverick-17b-instruct-v1:0", { vision: true, contextWindow: 1_000_000 }],
     ["amazon.nova-micro-v1:0", { vision: false, tools: true }],
     ["meta.llama3-8b-instruct-v1:0", { tools: false, contextWindow: 8192, maxOutputTokens: 2048 }],
     ["mistral.mistral-7b-instruct-v0:2", { systemPrompt: false, tools: false }],
@@ -68,6 +70,24 @@ describe("model catalogue", () => {
     ["cohere.embed-multilingual-v3", { kind: "embedding", dimensions: 1024 }],
   ])("describes %s", (id, expected) => {
     expect(catalogue.resolve(id)).toMatchObject(expected);
+  });
+
+  it.each([
+    "anthropic.claude-sonnet-4-5-20250929-v1:0",
+    "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+    "deepseek.r1-v1:0",
+  ])("refuses the bare id of %s, served in us-east-1 only through a profile", (id) => {
+    expect(() => catalogue.resolve(id)).toThrow(
+      /with on-demand throughput isn’t supported. Retry your request with the ID or ARN of an inference profile/,
+    );
+  });
+
+  it.each([
+    "apac.anthropic.claude-haiku-4-5-20251001-v1:0",
+    "global.meta.llama4-maverick-17b-instruct-v1:0",
+    "us.openai.gpt-oss-120b-1:0",
+  ])("refuses %s, a profile Bedrock does not offer for the model", (id) => {
+    expect(() => catalogue.resolve(id)).toThrow("The provided model identifier is invalid.");
   });
 
   it("rejects unknown identifiers with Bedrock's ValidationException", () => {

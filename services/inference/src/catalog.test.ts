@@ -33,13 +33,24 @@ describe("catalog", () => {
     );
   });
 
-  it("lists every default model with the aliases the brief names", () => {
+  it("lists every default model with the aliases people type", () => {
     const aliases = catalog.list().flatMap((e) => e.aliases);
     expect(aliases).toEqual(
       expect.arrayContaining([
+        "claude-opus-4-5",
+        "claude-sonnet-4-5",
+        "claude-sonnet-4.5",
+        "claude-haiku-4-5",
+        "claude-haiku-4.5",
         "claude-3-haiku",
-        "claude-3-5-sonnet",
         "claude-sonnet-4",
+        "nova-2-lite",
+        "gpt-oss-120b",
+        "gpt-oss-20b",
+        "deepseek-r1",
+        "llama4-maverick",
+        "pixtral-large",
+        "qwen3-coder-30b",
         "nova-micro",
         "nova-lite",
         "nova-pro",
@@ -69,17 +80,54 @@ describe("catalog", () => {
       kind: ModelKind.CHAT,
       aliases: ["claude-3-haiku"],
       created: 1709769600,
-      capabilities: { streaming: true, tools: true, vision: true, systemPrompt: true },
+      capabilities: {
+        streaming: true,
+        tools: true,
+        vision: true,
+        systemPrompt: true,
+        documents: true,
+        reasoning: false,
+        promptCaching: false,
+      },
       price: { inputPerMillionMicros: 250_000, outputPerMillionMicros: 1_250_000 },
       maxOutputTokens: 4096,
     });
+  });
+
+  it.each([
+    ["claude-sonnet-4-5", 200_000, 64_000, { reasoning: true, promptCaching: true }],
+    ["claude-haiku-4-5", 200_000, 64_000, { documents: true, structuredOutput: true }],
+    ["nova-2-lite", 1_000_000, 64_000, { reasoning: true, vision: true }],
+    ["gpt-oss-120b", 128_000, 16_384, { vision: false, reasoning: true }],
+    ["llama4-maverick", 1_000_000, 8192, { vision: true }],
+    ["deepseek-r1", 128_000, 8192, { tools: false, reasoning: true }],
+  ])("knows %s's context window, output limit and capabilities", (name, context, output, caps) => {
+    expect(catalog.resolve(name)).toMatchObject({
+      contextWindow: context,
+      maxOutputTokens: output,
+      capabilities: caps,
+    });
+  });
+
+  it("serves Claude models without in-Region throughput in us-east-1 through the US profile", () => {
+    for (const name of [
+      "claude-opus-4-5",
+      "claude-sonnet-4-5",
+      "claude-sonnet-4",
+      "claude-3-haiku",
+    ])
+      expect(catalog.resolve(name)?.bedrockModelId).toMatch(/^us\.anthropic\./);
+    expect(catalog.resolve("claude-haiku-4-5")?.bedrockModelId).toBe(
+      "anthropic.claude-haiku-4-5-20251001-v1:0",
+    );
   });
 });
 
 describe("catalog geography", () => {
   it.each([
-    ["us-east-1", "anthropic.claude-3-haiku-20240307-v1:0", "us", ["us-east-1"]],
-    ["eu-west-3", "anthropic.claude-3-haiku-20240307-v1:0", "eu", ["eu-west-3"]],
+    ["us-east-1", "anthropic.claude-haiku-4-5-20251001-v1:0", "us", ["us-east-1"]],
+    ["eu-west-3", "anthropic.claude-haiku-4-5-20251001-v1:0", "eu", ["eu-west-3"]],
+    ["us-east-1", "anthropic.claude-3-haiku-20240307-v1:0", "us", []],
     ["ap-northeast-1", "cohere.embed-english-v3", "apac", ["ap-northeast-1"]],
     ["eu-west-3", "anthropic.claude-sonnet-4-20250514-v1:0", "us", []],
   ])("in %s places %s in %s %j", (region, id, geography, regions) => {

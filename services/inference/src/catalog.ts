@@ -31,6 +31,12 @@ const capabilitiesSchema = z.strictObject({
   systemPrompt: z.boolean(),
   /** The model honours Converse `outputConfig.textFormat` (JSON schema structured output). */
   structuredOutput: z.boolean(),
+  /** Reasoning (extended thinking) can be asked for. */
+  reasoning: z.boolean().default(false),
+  /** Converse cache points are honoured (prompt caching). */
+  promptCaching: z.boolean().default(false),
+  /** Document blocks (PDF, office files) are accepted. */
+  documents: z.boolean().default(false),
 });
 
 const embeddingSchema = z.strictObject({
@@ -220,7 +226,19 @@ const chat = (caps: Partial<CatalogEntry["capabilities"]>): CatalogEntry["capabi
   vision: false,
   systemPrompt: true,
   structuredOutput: false,
+  reasoning: false,
+  promptCaching: false,
+  documents: false,
   ...caps,
+});
+
+/** What Claude 4.x does on Bedrock: images, documents, tools, thinking, cache points, JSON schema. */
+const claude4 = chat({
+  vision: true,
+  documents: true,
+  reasoning: true,
+  promptCaching: true,
+  structuredOutput: true,
 });
 
 const noChat: CatalogEntry["capabilities"] = {
@@ -229,165 +247,232 @@ const noChat: CatalogEntry["capabilities"] = {
   vision: false,
   systemPrompt: false,
   structuredOutput: false,
+  reasoning: false,
+  promptCaching: false,
+  documents: false,
 };
 
+/** List prices in USD per million tokens: input, output, cache read, cache write. */
+const price = (input: number, output: number, cacheRead = 0, cacheWrite = 0) => ({
+  inputPerMillionMicros: usd(input),
+  outputPerMillionMicros: usd(output),
+  cacheReadPerMillionMicros: usd(cacheRead),
+  cacheWritePerMillionMicros: usd(cacheWrite),
+});
+
+/** A chat model with no fallbacks. */
+const model = (entry: Omit<CatalogEntry, "kind" | "fallbacks">): CatalogEntry => ({
+  kind: "chat",
+  fallbacks: [],
+  ...entry,
+});
+
 /**
- * The built-in catalog. Ids are Bedrock model ids; aliases are the short names people type.
+ * The built-in catalog, for the us-east-1 Region: the models Amazon Bedrock serves there today,
+ * each with the facts of its AWS model card (docs/models.md lists every fact with its source and
+ * what could not be confirmed). Ids are Bedrock model ids; aliases are the short names people type
+ * (`claude-sonnet-4-5`, and `claude-sonnet-4.5` as Anthropic's own docs write it).
  *
- * Prices are AWS's public on-demand list prices in us-east-1 per million tokens, in micro-USD, as
- * published when this was written. They are defaults for metering and budgets, not a quote:
- * override them (and cache-write prices, discounts, other Regions) with STRATA_CATALOG_FILE.
- * Cache-read prices follow the providers' published ratios (Anthropic 10% of input, Nova 25%).
+ * `bedrockModelId` is what inference calls: the `us.` cross-Region inference profile for models
+ * with no on-demand throughput in us-east-1 (most Claude models, Nova 2, Llama 4, DeepSeek-R1,
+ * Pixtral), the bare model id for those served in-Region. Elsewhere, or for `eu.`/`global.`
+ * profiles, replace the catalog (STRATA_CATALOG_FILE).
  *
- * `claude-sonnet-4` is served through the `us.` cross-Region inference profile because the model
- * has no on-demand throughput of its own; outside the US geography, replace the catalog.
- * Context windows and output limits are the model cards' (Nova's output limit as first published).
+ * Prices are on-demand list prices in USD per million tokens, as metering's defaults, not a
+ * quote: Claude 4.5 models through a geographic profile cost 10% over their global price (AWS's
+ * global cross-Region inference page); cache reads follow the providers' ratios (Anthropic 10% of
+ * input, writes 125%; Nova 25%). Override them with STRATA_CATALOG_FILE.
  */
 export const defaultCatalogEntries: readonly CatalogEntry[] = [
-  {
-    id: "anthropic.claude-3-haiku-20240307-v1:0",
-    aliases: ["claude-3-haiku"],
-    kind: "chat",
-    bedrockModelId: "anthropic.claude-3-haiku-20240307-v1:0",
+  model({
+    id: "anthropic.claude-opus-4-5-20251101-v1:0",
+    aliases: ["claude-opus-4-5", "claude-opus-4.5"],
+    bedrockModelId: "us.anthropic.claude-opus-4-5-20251101-v1:0",
     ownedBy: "anthropic",
-    created: unix("2024-03-07"),
-    capabilities: chat({ vision: true }),
-    contextWindow: 200_000,
-    maxOutputTokens: 4096,
-    price: {
-      inputPerMillionMicros: usd(0.25),
-      outputPerMillionMicros: usd(1.25),
-      cacheReadPerMillionMicros: usd(0.025),
-      cacheWritePerMillionMicros: usd(0.3),
-    },
-    fallbacks: [],
-  },
-  {
-    id: "anthropic.claude-3-5-sonnet-20240620-v1:0",
-    aliases: ["claude-3-5-sonnet"],
-    kind: "chat",
-    bedrockModelId: "anthropic.claude-3-5-sonnet-20240620-v1:0",
-    ownedBy: "anthropic",
-    created: unix("2024-06-20"),
-    capabilities: chat({ vision: true }),
-    contextWindow: 200_000,
-    maxOutputTokens: 4096,
-    price: {
-      inputPerMillionMicros: usd(3),
-      outputPerMillionMicros: usd(15),
-      cacheReadPerMillionMicros: usd(0.3),
-      cacheWritePerMillionMicros: usd(3.75),
-    },
-    fallbacks: [],
-  },
-  {
-    id: "anthropic.claude-sonnet-4-20250514-v1:0",
-    aliases: ["claude-sonnet-4"],
-    kind: "chat",
-    bedrockModelId: "us.anthropic.claude-sonnet-4-20250514-v1:0",
-    ownedBy: "anthropic",
-    created: unix("2025-05-14"),
-    capabilities: chat({ vision: true, structuredOutput: true }),
+    created: unix("2025-11-24"),
+    capabilities: claude4,
     contextWindow: 200_000,
     maxOutputTokens: 64_000,
-    price: {
-      inputPerMillionMicros: usd(3),
-      outputPerMillionMicros: usd(15),
-      cacheReadPerMillionMicros: usd(0.3),
-      cacheWritePerMillionMicros: usd(3.75),
-    },
-    fallbacks: [],
-  },
-  {
-    id: "amazon.nova-micro-v1:0",
-    aliases: ["nova-micro"],
-    kind: "chat",
-    bedrockModelId: "amazon.nova-micro-v1:0",
+    price: price(5.5, 27.5, 0.55, 6.875),
+  }),
+  model({
+    id: "anthropic.claude-sonnet-4-5-20250929-v1:0",
+    aliases: ["claude-sonnet-4-5", "claude-sonnet-4.5"],
+    bedrockModelId: "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ownedBy: "anthropic",
+    created: unix("2025-09-29"),
+    capabilities: claude4,
+    contextWindow: 200_000,
+    maxOutputTokens: 64_000,
+    price: price(3.3, 16.5, 0.33, 4.125),
+  }),
+  model({
+    id: "anthropic.claude-haiku-4-5-20251001-v1:0",
+    aliases: ["claude-haiku-4-5", "claude-haiku-4.5"],
+    // Served in-Region in us-east-1.
+    bedrockModelId: "anthropic.claude-haiku-4-5-20251001-v1:0",
+    ownedBy: "anthropic",
+    created: unix("2025-10-16"),
+    capabilities: claude4,
+    contextWindow: 200_000,
+    maxOutputTokens: 64_000,
+    price: price(1.1, 5.5, 0.11, 1.375),
+  }),
+  model({
+    id: "anthropic.claude-sonnet-4-20250514-v1:0",
+    aliases: ["claude-sonnet-4"],
+    bedrockModelId: "us.anthropic.claude-sonnet-4-20250514-v1:0",
+    ownedBy: "anthropic",
+    created: unix("2025-05-22"),
+    capabilities: claude4,
+    contextWindow: 200_000,
+    maxOutputTokens: 64_000,
+    price: price(3, 15, 0.3, 3.75),
+  }),
+  model({
+    id: "anthropic.claude-3-haiku-20240307-v1:0",
+    aliases: ["claude-3-haiku"],
+    // Its in-Region throughput in us-east-1 is retired; the US profile still serves it.
+    bedrockModelId: "us.anthropic.claude-3-haiku-20240307-v1:0",
+    ownedBy: "anthropic",
+    created: unix("2024-03-07"),
+    capabilities: chat({ vision: true, documents: true }),
+    contextWindow: 200_000,
+    maxOutputTokens: 4096,
+    price: price(0.25, 1.25, 0.03, 0.3),
+  }),
+  model({
+    id: "amazon.nova-2-lite-v1:0",
+    aliases: ["nova-2-lite"],
+    bedrockModelId: "us.amazon.nova-2-lite-v1:0",
     ownedBy: "amazon",
-    created: unix("2024-12-03"),
-    capabilities: chat({}),
-    contextWindow: 128_000,
-    maxOutputTokens: 5000,
-    price: {
-      inputPerMillionMicros: usd(0.035),
-      outputPerMillionMicros: usd(0.14),
-      cacheReadPerMillionMicros: usd(0.00875),
-      cacheWritePerMillionMicros: 0,
-    },
-    fallbacks: [],
-  },
-  {
-    id: "amazon.nova-lite-v1:0",
-    aliases: ["nova-lite"],
-    kind: "chat",
-    bedrockModelId: "amazon.nova-lite-v1:0",
-    ownedBy: "amazon",
-    created: unix("2024-12-03"),
-    capabilities: chat({ vision: true }),
-    contextWindow: 300_000,
-    maxOutputTokens: 5000,
-    price: {
-      inputPerMillionMicros: usd(0.06),
-      outputPerMillionMicros: usd(0.24),
-      cacheReadPerMillionMicros: usd(0.015),
-      cacheWritePerMillionMicros: 0,
-    },
-    fallbacks: [],
-  },
-  {
+    created: unix("2025-12-02"),
+    capabilities: chat({ vision: true, documents: true, reasoning: true, promptCaching: true }),
+    contextWindow: 1_000_000,
+    maxOutputTokens: 64_000,
+    price: price(0.33, 2.75, 0.0825),
+  }),
+  model({
     id: "amazon.nova-pro-v1:0",
     aliases: ["nova-pro"],
-    kind: "chat",
     bedrockModelId: "amazon.nova-pro-v1:0",
     ownedBy: "amazon",
     created: unix("2024-12-03"),
-    capabilities: chat({ vision: true }),
+    capabilities: chat({ vision: true, documents: true, promptCaching: true }),
     contextWindow: 300_000,
     maxOutputTokens: 5000,
-    price: {
-      inputPerMillionMicros: usd(0.8),
-      outputPerMillionMicros: usd(3.2),
-      cacheReadPerMillionMicros: usd(0.2),
-      cacheWritePerMillionMicros: 0,
-    },
-    fallbacks: [],
-  },
-  {
+    price: price(0.8, 3.2, 0.2),
+  }),
+  model({
+    id: "amazon.nova-lite-v1:0",
+    aliases: ["nova-lite"],
+    bedrockModelId: "amazon.nova-lite-v1:0",
+    ownedBy: "amazon",
+    created: unix("2024-12-03"),
+    capabilities: chat({ vision: true, documents: true, promptCaching: true }),
+    contextWindow: 300_000,
+    maxOutputTokens: 5000,
+    price: price(0.06, 0.24, 0.015),
+  }),
+  model({
+    id: "amazon.nova-micro-v1:0",
+    aliases: ["nova-micro"],
+    bedrockModelId: "amazon.nova-micro-v1:0",
+    ownedBy: "amazon",
+    created: unix("2024-12-03"),
+    capabilities: chat({ promptCaching: true }),
+    contextWindow: 128_000,
+    maxOutputTokens: 5000,
+    price: price(0.035, 0.14, 0.00875),
+  }),
+  model({
+    id: "openai.gpt-oss-120b-1:0",
+    aliases: ["gpt-oss-120b"],
+    bedrockModelId: "openai.gpt-oss-120b-1:0",
+    ownedBy: "openai",
+    created: unix("2025-08-05"),
+    capabilities: chat({ reasoning: true, structuredOutput: true }),
+    contextWindow: 128_000,
+    maxOutputTokens: 16_384,
+    price: price(0.15, 0.6),
+  }),
+  model({
+    id: "openai.gpt-oss-20b-1:0",
+    aliases: ["gpt-oss-20b"],
+    bedrockModelId: "openai.gpt-oss-20b-1:0",
+    ownedBy: "openai",
+    created: unix("2025-08-05"),
+    capabilities: chat({ reasoning: true, structuredOutput: true }),
+    contextWindow: 128_000,
+    maxOutputTokens: 16_384,
+    price: price(0.07, 0.3),
+  }),
+  model({
+    id: "deepseek.r1-v1:0",
+    aliases: ["deepseek-r1"],
+    bedrockModelId: "us.deepseek.r1-v1:0",
+    ownedBy: "deepseek",
+    created: unix("2025-03-10"),
+    capabilities: chat({ tools: false, reasoning: true }),
+    contextWindow: 128_000,
+    maxOutputTokens: 8192,
+    price: price(1.35, 5.4),
+  }),
+  model({
+    id: "meta.llama4-maverick-17b-instruct-v1:0",
+    aliases: ["llama4-maverick"],
+    bedrockModelId: "us.meta.llama4-maverick-17b-instruct-v1:0",
+    ownedBy: "meta",
+    created: unix("2025-04-05"),
+    capabilities: chat({ vision: true }),
+    contextWindow: 1_000_000,
+    maxOutputTokens: 8192,
+    price: price(0.24, 0.97),
+  }),
+  model({
     id: "meta.llama3-8b-instruct-v1:0",
     aliases: ["llama3-8b"],
-    kind: "chat",
     bedrockModelId: "meta.llama3-8b-instruct-v1:0",
     ownedBy: "meta",
     created: unix("2024-04-18"),
     capabilities: chat({ tools: false }),
     contextWindow: 8192,
     maxOutputTokens: 2048,
-    price: {
-      inputPerMillionMicros: usd(0.3),
-      outputPerMillionMicros: usd(0.6),
-      cacheReadPerMillionMicros: 0,
-      cacheWritePerMillionMicros: 0,
-    },
-    fallbacks: [],
-  },
-  {
+    price: price(0.3, 0.6),
+  }),
+  model({
+    id: "mistral.pixtral-large-2502-v1:0",
+    aliases: ["pixtral-large"],
+    bedrockModelId: "us.mistral.pixtral-large-2502-v1:0",
+    ownedBy: "mistral",
+    created: unix("2025-04-08"),
+    capabilities: chat({ vision: true }),
+    contextWindow: 128_000,
+    maxOutputTokens: 16_384,
+    price: price(2, 6),
+  }),
+  model({
     id: "mistral.mistral-7b-instruct-v0:2",
     aliases: ["mistral-7b"],
-    kind: "chat",
     bedrockModelId: "mistral.mistral-7b-instruct-v0:2",
     ownedBy: "mistral",
     created: unix("2024-03-01"),
     capabilities: chat({ tools: false, systemPrompt: false }),
     contextWindow: 32_000,
     maxOutputTokens: 8192,
-    price: {
-      inputPerMillionMicros: usd(0.15),
-      outputPerMillionMicros: usd(0.2),
-      cacheReadPerMillionMicros: 0,
-      cacheWritePerMillionMicros: 0,
-    },
-    fallbacks: [],
-  },
+    price: price(0.15, 0.2),
+  }),
+  model({
+    id: "qwen.qwen3-coder-30b-a3b-v1:0",
+    aliases: ["qwen3-coder-30b"],
+    bedrockModelId: "qwen.qwen3-coder-30b-a3b-v1:0",
+    ownedBy: "qwen",
+    created: unix("2025-09-18"),
+    capabilities: chat({ structuredOutput: true }),
+    contextWindow: 262_144,
+    maxOutputTokens: 65_536,
+    price: price(0.15, 0.6),
+  }),
   {
     id: "amazon.titan-embed-text-v2:0",
     aliases: ["titan-embed-text-v2"],
@@ -399,12 +484,7 @@ export const defaultCatalogEntries: readonly CatalogEntry[] = [
     contextWindow: 8192,
     maxOutputTokens: 0,
     embedding: { family: "titan-v2", dimensions: [1024, 512, 256], maxBatch: 1 },
-    price: {
-      inputPerMillionMicros: usd(0.02),
-      outputPerMillionMicros: 0,
-      cacheReadPerMillionMicros: 0,
-      cacheWritePerMillionMicros: 0,
-    },
+    price: price(0.02, 0),
     fallbacks: [],
   },
   {
@@ -418,12 +498,7 @@ export const defaultCatalogEntries: readonly CatalogEntry[] = [
     contextWindow: 8192,
     maxOutputTokens: 0,
     embedding: { family: "titan-v1", dimensions: [1536], maxBatch: 1 },
-    price: {
-      inputPerMillionMicros: usd(0.1),
-      outputPerMillionMicros: 0,
-      cacheReadPerMillionMicros: 0,
-      cacheWritePerMillionMicros: 0,
-    },
+    price: price(0.1, 0),
     fallbacks: [],
   },
   {
@@ -437,12 +512,7 @@ export const defaultCatalogEntries: readonly CatalogEntry[] = [
     contextWindow: 512,
     maxOutputTokens: 0,
     embedding: { family: "cohere-v3", dimensions: [1024], maxBatch: 96 },
-    price: {
-      inputPerMillionMicros: usd(0.1),
-      outputPerMillionMicros: 0,
-      cacheReadPerMillionMicros: 0,
-      cacheWritePerMillionMicros: 0,
-    },
+    price: price(0.1, 0),
     fallbacks: [],
   },
   {
@@ -456,12 +526,7 @@ export const defaultCatalogEntries: readonly CatalogEntry[] = [
     contextWindow: 512,
     maxOutputTokens: 0,
     embedding: { family: "cohere-v3", dimensions: [1024], maxBatch: 96 },
-    price: {
-      inputPerMillionMicros: usd(0.1),
-      outputPerMillionMicros: 0,
-      cacheReadPerMillionMicros: 0,
-      cacheWritePerMillionMicros: 0,
-    },
+    price: price(0.1, 0),
     fallbacks: [],
   },
 ];

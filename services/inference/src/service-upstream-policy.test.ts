@@ -324,7 +324,8 @@ describe("guardrail upstream policy", () => {
 
 describe("catalog geography over ListModels", () => {
   it.each([
-    ["anthropic.claude-3-haiku-20240307-v1:0", "us", ["us-east-1"]],
+    ["anthropic.claude-haiku-4-5-20251001-v1:0", "us", ["us-east-1"]],
+    ["anthropic.claude-3-haiku-20240307-v1:0", "us", []],
     ["anthropic.claude-sonnet-4-20250514-v1:0", "us", []],
     ["amazon.titan-embed-text-v2:0", "us", ["us-east-1"]],
   ])("places %s in %s %j", async (id, geography, regions) => {

@@ -38,6 +38,28 @@ export declare type ModelCapabilities = Message<"strata.inference.v1.ModelCapabi
    * @generated from field: bool structured_output = 5;
    */
   structuredOutput: boolean;
+
+  /**
+   * Extended thinking / reasoning can be asked for (Claude's thinking, Nova 2's reasoningConfig,
+   * the reasoning of gpt-oss and DeepSeek-R1).
+   *
+   * @generated from field: bool reasoning = 6;
+   */
+  reasoning: boolean;
+
+  /**
+   * Converse cache points are honoured (prompt caching).
+   *
+   * @generated from field: bool prompt_caching = 7;
+   */
+  promptCaching: boolean;
+
+  /**
+   * Document blocks (PDF and office files) are accepted.
+   *
+   * @generated from field: bool documents = 8;
+   */
+  documents: boolean;
 };
 
 /**
