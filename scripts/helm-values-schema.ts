@@ -119,6 +119,7 @@ export const valuesSchema = z.strictObject({
     sseKeepAliveSeconds: positive,
     upstreamTimeoutSeconds: positive,
     meteringFailMode: z.enum(["open", "closed"]),
+    maxTokensMode: z.enum(["clamp", "reject"]),
     trustedProxyCidrs: z.array(cidr),
     clientIpHeader: z.string().regex(/^[a-z0-9-]+$/),
     remoteImages: z.enum(["fetch", "reject"]),

@@ -28,6 +28,11 @@ import {
   resolveModel,
 } from "./context.ts";
 import { sendJson } from "./http.ts";
+import {
+  applyOutputLimit,
+  maxTokensClampedHeader,
+  rejectsExcessMaxTokens,
+} from "./output-limit.ts";
 import { scanChatRequest, secretsActionOf, sensitiveDataError } from "./secrets.ts";
 import { createToolCallGuard } from "./tool-call-guard.ts";
 import {
@@ -145,6 +150,12 @@ export async function handleChatCompletion(
   const logContent = ctx.caller.policy.tenant?.contentLogging === true;
   if (logContent) ctx.log.info({ model: model.id, messages: request.messages }, "prompt");
 
+  const clamped = applyOutputLimit(
+    chat,
+    model,
+    rejectsExcessMaxTokens(deps.maxTokensMode, ctx.caller.policy),
+  );
+  if (clamped) ctx.res.setHeader(maxTokensClampedHeader, clamped);
   const maxOutput = chat.inferenceConfig?.maxTokens ?? model.maxOutputTokens;
   const promptTokens = estimatePromptTokens(request);
   const reservation = await admit(deps, ctx, "chat.completions", model, promptTokens, maxOutput);

@@ -23,6 +23,8 @@ const schema = z.object({
    * strata_gateway_metering_unreachable_total), `closed` refuses them with 503.
    */
   STRATA_METERING_FAIL_MODE: z.enum(["open", "closed"]).default("open"),
+  /** A max_tokens above the model's output limit: lowered to the limit, or refused with a 400. */
+  STRATA_MAX_TOKENS_MODE: z.enum(["clamp", "reject"]).default("clamp"),
   /** Upper bound on how long a key verification is cached (auth may ask for less). */
   STRATA_AUTH_CACHE_MAX_TTL_MS: positiveInt(10_000),
   /**

@@ -30,6 +30,8 @@ export interface GatewayDeps {
   imageFetcher: ImageFetcher | undefined;
   /** What to do when metering cannot be reached: admit without limits, or refuse with 503. */
   meteringFailMode: "open" | "closed";
+  /** A max_tokens above the model's output limit: lowered to it (default), or refused. */
+  maxTokensMode?: "clamp" | "reject";
   maxBodyBytes: number;
   /** Longest time a request body may take to arrive (408 beyond); default 60 s. */
   bodyTimeoutMs?: number | undefined;

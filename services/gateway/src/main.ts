@@ -86,6 +86,7 @@ const server = await createGatewayServer({
   maxBodyBytes: config.STRATA_MAX_BODY_BYTES,
   bodyTimeoutMs: config.STRATA_BODY_TIMEOUT_MS,
   meteringFailMode: config.STRATA_METERING_FAIL_MODE,
+  maxTokensMode: config.STRATA_MAX_TOKENS_MODE,
 
   keepaliveMs: config.STRATA_SSE_KEEPALIVE_MS,
   upstreamTimeoutMs: config.STRATA_UPSTREAM_TIMEOUT_MS,

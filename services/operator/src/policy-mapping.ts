@@ -132,6 +132,7 @@ function keyPolicyInit(policy: KeyPolicySpec): MessageInitShape<typeof PolicySch
         }
       : {}),
     secrets: secretsModeToProto(policy.secrets),
+    rejectExcessMaxTokens: policy.rejectExcessMaxTokens ?? false,
     ...(policy.limits ? { limits: limitsInit(policy.limits) } : {}),
   };
 }

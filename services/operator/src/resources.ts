@@ -69,6 +69,7 @@ export interface KeyPolicySpec {
     allowed?: Array<{ name: string; argumentsSchema?: Record<string, unknown> }>;
   };
   secrets?: "Off" | "Block" | "Redact";
+  rejectExcessMaxTokens?: boolean;
   limits?: LimitsSpec;
 }
 

@@ -77,6 +77,9 @@ properties:
     description: What to do with credentials found in prompts.
     type: string
     enum: [Off, Block, Redact]
+  rejectExcessMaxTokens:
+    description: Refuse a max_tokens above the model's output limit (400) instead of lowering it to the limit.
+    type: boolean
   limits:
     type: object
     properties:

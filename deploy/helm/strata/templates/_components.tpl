@@ -46,6 +46,8 @@ metering:
   value: {{ mul .Values.gateway.upstreamTimeoutSeconds 1000 | quote }}
 - name: STRATA_METERING_FAIL_MODE
   value: {{ .Values.gateway.meteringFailMode | quote }}
+- name: STRATA_MAX_TOKENS_MODE
+  value: {{ .Values.gateway.maxTokensMode | quote }}
 - name: STRATA_TRUSTED_PROXY_CIDRS
   value: {{ join "," .Values.gateway.trustedProxyCidrs | quote }}
 - name: STRATA_CLIENT_IP_HEADER

@@ -90,6 +90,14 @@ export declare type Policy = Message<"strata.auth.v1.Policy"> & {
    * @generated from field: strata.common.v1.Limits limits = 10;
    */
   limits?: Limits | undefined;
+
+  /**
+   * A max_tokens above the model's output limit is refused with a 400 instead of being lowered
+   * to the limit (the default). Set on a tenant or a key, it applies; it cannot be unset below.
+   *
+   * @generated from field: bool reject_excess_max_tokens = 11;
+   */
+  rejectExcessMaxTokens: boolean;
 };
 
 /**
