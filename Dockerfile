@@ -15,7 +15,7 @@ COPY services ./services
 RUN test -n "${SERVICE}" \
  && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace "services/${SERVICE}" \
  && npm cache clean --force \
- && rm -rf services/*/src/*.test.ts packages/*/src/*.test.ts packages/*/src/testing
+ && rm -rf services/*/src/*.test.ts packages/*/src/*.test.ts packages/*/src/testing services/*/src/testing
 
 FROM ${NODE_IMAGE}
 ARG SERVICE

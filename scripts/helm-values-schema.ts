@@ -9,8 +9,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { catalogEntrySchema } from "@strata/inference/catalog";
 import { z } from "zod";
-import { catalogEntrySchema } from "../services/inference/src/catalog.ts";
 
 const output = fileURLToPath(new URL("../deploy/helm/strata/values.schema.json", import.meta.url));
 

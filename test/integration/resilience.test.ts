@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { type LocalDynamo, type Stack, startDynalite, startStack } from "@strata/devstack";
 import { createDynamoClient } from "@strata/dynamodb";
+import { type CatalogEntry, defaultCatalogEntries } from "@strata/inference/catalog";
 import { bearerAuth, createRpcClient, createRpcTransport } from "@strata/platform";
 import { AuthAdminService } from "@strata/proto";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CatalogEntry, defaultCatalogEntries } from "../../services/inference/src/catalog.ts";
 
 // Faults of Bedrock as a client of the gateway sees them, through the real OpenAI SDK, on a stack
 // of its own: a catalog where US inference profiles fall back to EU ones, short breaker and retry

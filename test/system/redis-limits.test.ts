@@ -6,19 +6,21 @@ import { type ChildProcess, execFileSync } from "node:child_process";
 import { create } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import { asStrataError, type StrataError } from "@strata/errors";
+import {
+  createLimiter,
+  createMeteringServer,
+  createRedisLimitStore,
+  type FailMode,
+  type MeteringServer,
+  type RedisLimitStore,
+  settledMarkTtlMs,
+  type UsageLedger,
+} from "@strata/metering/limits";
+import { describeLimiterCases, limiterHarness } from "@strata/metering/testing";
 import { createLogger, createRpcClient, createRpcTransport } from "@strata/platform";
 import { AdmitRequestSchema, MeteringService } from "@strata/proto";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UsageLedger } from "../../services/metering/src/ledger.ts";
-import { settledMarkTtlMs } from "../../services/metering/src/limit-store.ts";
-import { createLimiter, type FailMode } from "../../services/metering/src/limiter.ts";
-import { describeLimiterCases, limiterHarness } from "../../services/metering/src/limiter-cases.ts";
-import {
-  createRedisLimitStore,
-  type RedisLimitStore,
-} from "../../services/metering/src/redis-limit-store.ts";
-import { createMeteringServer, type MeteringServer } from "../../services/metering/src/server.ts";
 import { freePort, startRedis, stopRedis } from "./support/redis.ts";
 
 const logger = createLogger({ service: "metering", level: "silent" });

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type Stack, startStack } from "@strata/devstack";
+import { parseCatalog } from "@strata/inference/catalog";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { parseCatalog } from "../../services/inference/src/catalog.ts";
 import { type Endpoint, type NetworkPolicy, networkModel } from "./support/network-policy.ts";
 
 // The strata chart rendered by a real helm (scripts/ensure-k8s-tools.sh) and checked as a user

@@ -6,7 +6,7 @@ import {
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator } from "./index.ts";
-import { createTestClient, expectBedrockError } from "./test-clients.ts";
+import { createTestClient, expectBedrockError } from "./testing/test-clients.ts";
 
 const CREDENTIALS = { accessKeyId: "AKIDSTRICT", secretAccessKey: "correct-secret" };
 const MODEL_ARN =

@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator } from "./index.ts";
-import { createTestClients, expectBedrockError, type TestClients } from "./test-clients.ts";
+import { createTestClients, expectBedrockError, type TestClients } from "./testing/test-clients.ts";
 
 const HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const SONNET_4 = "us.anthropic.claude-sonnet-4-20250514-v1:0";

@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator } from "./index.ts";
-import { createTestClients, expectBedrockError, type TestClients } from "./test-clients.ts";
+import { createTestClients, expectBedrockError, type TestClients } from "./testing/test-clients.ts";
 
 let emulator: BedrockEmulator;
 let url: string;

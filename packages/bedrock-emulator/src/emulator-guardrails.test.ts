@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator, GUARDRAIL_TEXT } from "./index.ts";
-import { createTestClients, expectBedrockError, type TestClients } from "./test-clients.ts";
+import { createTestClients, expectBedrockError, type TestClients } from "./testing/test-clients.ts";
 
 const HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const GUARDRAIL = { guardrailIdentifier: "gr-abc123", guardrailVersion: "1" };

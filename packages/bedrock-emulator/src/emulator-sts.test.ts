@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator, roleCredentials } from "./index.ts";
-import { createTestClient, expectBedrockError, TEST_CREDENTIALS } from "./test-clients.ts";
+import { createTestClient, expectBedrockError, TEST_CREDENTIALS } from "./testing/test-clients.ts";
 
 const HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const TENANT_ROLE = "arn:aws:iam::123456789012:role/StrataTenant";

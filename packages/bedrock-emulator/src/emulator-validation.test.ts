@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator } from "./index.ts";
-import { createTestClients, expectBedrockError, type TestClients } from "./test-clients.ts";
+import { createTestClients, expectBedrockError, type TestClients } from "./testing/test-clients.ts";
 
 const HAIKU = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);

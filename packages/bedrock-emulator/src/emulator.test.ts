@@ -1,7 +1,7 @@
 import { ConverseCommand } from "@aws-sdk/client-bedrock-runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BedrockEmulator, createBedrockEmulator, decodeFrame } from "./index.ts";
-import { createTestClient, createTestClients, type TestClients } from "./test-clients.ts";
+import { createTestClient, createTestClients, type TestClients } from "./testing/test-clients.ts";
 
 const MODEL = "anthropic.claude-haiku-4-5-20251001-v1:0";
 const SIGV4_SHAPED = `AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`;

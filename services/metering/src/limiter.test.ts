@@ -6,8 +6,8 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { type LimitStore, settledMarkTtlMs } from "./limit-store.ts";
 import { createLimiter, formatWait, mergeModelRules } from "./limiter.ts";
-import { describeLimiterCases, limiterHarness } from "./limiter-cases.ts";
 import { createMemoryLimitStore } from "./memory-limit-store.ts";
+import { describeLimiterCases, limiterHarness } from "./testing/limiter-cases.ts";
 
 const memory = createMemoryLimitStore();
 describeLimiterCases("memory", () => memory);

@@ -14,14 +14,14 @@ import {
 } from "@strata/proto";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import type { LimitStore } from "./limit-store.ts";
+import type { LimitStore } from "../limit-store.ts";
 import {
   type BudgetScope,
   type BudgetUsage,
   createLimiter,
   type LimiterOptions,
   type RateLimitView,
-} from "./limiter.ts";
+} from "../limiter.ts";
 
 type LimitsInit = MessageInitShape<typeof LimitsSchema>;
 
