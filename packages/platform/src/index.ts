@@ -1,4 +1,10 @@
 export {
+  type ArgumentSchemaAjv,
+  argumentSchemaDraft,
+  createArgumentSchemaAjv,
+  re2Engine,
+} from "./argument-schema.ts";
+export {
   commonEnv,
   type Env,
   flag,

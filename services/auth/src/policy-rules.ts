@@ -1,9 +1,7 @@
 import { isIP } from "node:net";
 import { invalidRequest } from "@strata/errors";
+import { argumentSchemaDraft, createArgumentSchemaAjv } from "@strata/platform";
 import { BudgetPeriod, type Policy } from "@strata/proto";
-
-import { Ajv } from "ajv";
-import { Ajv2020 } from "ajv/dist/2020.js";
 
 const modelPattern = /^[\w.:/*@-]{1,256}$/;
 const endpoints = new Set(["chat.completions", "embeddings", "models"]);
@@ -12,20 +10,12 @@ const toolPattern = /^[\w*.-]{1,64}$/;
 const roleArnPattern = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const externalIdPattern = /^[\w+=,.@:/-]{2,1224}$/;
 
-// The gateway enforces argument schemas with these settings (services/gateway/src/tool-policy.ts):
-// JSON Schema 2020-12 unless `$schema` says draft-07. A schema that does not compile there would
-// block every call its rule governs, so it is refused here, when the policy is written.
-const ajvOptions = { strict: false, logger: false, addUsedSchema: false } as const;
-const draft07 = /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/;
-
+// The gateway enforces argument schemas with the same validators (@strata/platform's
+// argument-schema.ts): a schema that does not compile there, a pattern RE2 cannot run among them,
+// would block every call its rule governs, so it is refused here, when the policy is written.
 function schemaCompiles(schema: object): boolean {
-  const declared = (schema as { $schema?: unknown }).$schema;
   try {
-    const ajv =
-      typeof declared === "string" && draft07.test(declared)
-        ? new Ajv(ajvOptions)
-        : new Ajv2020(ajvOptions);
-    ajv.compile(schema);
+    createArgumentSchemaAjv(argumentSchemaDraft(schema)).compile(schema);
     return true;
   } catch {
     return false;
@@ -101,7 +91,7 @@ export function validatePolicy(
       if (!schemaCompiles(schema)) {
         throw invalidRequest(
           `${at}.arguments_schema_json`,
-          "The arguments schema is not a valid JSON Schema (2020-12, or draft-07 when $schema says so).",
+          "The arguments schema is not a valid JSON Schema (2020-12, or draft-07 when $schema says so), or it has a pattern RE2 cannot run (no lookaround or backreferences).",
         );
       }
     }

@@ -260,6 +260,21 @@ describe("key lifecycle", () => {
       },
       "policy.tool_policy.allowed[0].arguments_schema_json",
     ],
+    [
+      // A lookahead: RE2, which runs argument patterns in linear time, has none.
+      {
+        toolPolicy: {
+          enforced: true,
+          allowed: [
+            {
+              name: "fs_read",
+              argumentsSchemaJson: '{"properties":{"p":{"type":"string","pattern":"^(?!x)"}}}',
+            },
+          ],
+        },
+      },
+      "policy.tool_policy.allowed[0].arguments_schema_json",
+    ],
     [{ limits: { budget: { tokens: 1000 } } }, "policy.limits.budget.period"],
     [{ limits: { budget: { period: 1, costMicros: 1.5 } } }, "policy.limits.budget.cost_micros"],
     [{ limits: { models: [{ model: "bad model", limits: {} }] } }, "policy.limits.models[0].model"],

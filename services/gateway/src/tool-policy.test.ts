@@ -16,7 +16,7 @@ import {
 /** The filesystem example of the docs: paths must stay under /workspace/, no `..`. */
 const workspacePath = JSON.stringify({
   type: "object",
-  properties: { path: { type: "string", pattern: "^/workspace/(?!.*\\.\\.)" } },
+  properties: { path: { type: "string", pattern: "^/workspace/(?:[^.]|\\.(?:[^.]|$))*$" } },
   required: ["path"],
 });
 

@@ -4,9 +4,13 @@ import type {
   ChatCompletionMessageToolCall,
   ChatCompletionRequest,
 } from "@strata/openai";
+import {
+  type ArgumentSchemaAjv,
+  argumentSchemaDraft,
+  createArgumentSchemaAjv,
+} from "@strata/platform";
 import type { ToolPolicy } from "@strata/proto";
-import { Ajv, type ValidateFunction } from "ajv";
-import { Ajv2020 } from "ajv/dist/2020.js";
+import type { ValidateFunction } from "ajv";
 import { LRUCache } from "lru-cache";
 import { globMatch, type PolicyLayers } from "./policy.ts";
 
@@ -207,14 +211,6 @@ export function filterCompletionToolCalls(
 // inside the schema; asynchronous schemas are refused. Compiled once per schema text, in a bounded
 // cache; a schema that cannot be compiled blocks the calls it governs (fail closed).
 
-const ajvOptions = {
-  strict: false,
-  allErrors: false,
-  logger: false,
-  // Do not register `$id`s: two tenants' schemas with the same `$id` must not collide.
-  addUsedSchema: false,
-} as const;
-const draft07 = /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/;
 /**
  * Ajv keeps every schema it compiled (keyed by the schema object) for its instance's lifetime, so
  * the instances are replaced after this many compilations: memory stays bounded however many
@@ -222,8 +218,7 @@ const draft07 = /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/;
  */
 const compilationsPerInstance = 2_000;
 let compilations = 0;
-let ajv2020: Ajv2020 | undefined;
-let ajv07: Ajv | undefined;
+const instances = new Map<"draft-07" | "2020-12", ArgumentSchemaAjv>();
 
 /** Compiled validators by schema text; `false` remembers a schema that cannot be used. */
 const validators = new LRUCache<string, ValidateFunction | false>({ max: 500 });
@@ -231,16 +226,15 @@ const validators = new LRUCache<string, ValidateFunction | false>({ max: 500 });
 function compileSchema(schema: object): ValidateFunction {
   if (++compilations > compilationsPerInstance) {
     compilations = 1;
-    ajv2020 = undefined;
-    ajv07 = undefined;
+    instances.clear();
   }
-  const declared = (schema as { $schema?: unknown }).$schema;
-  if (typeof declared === "string" && draft07.test(declared)) {
-    ajv07 ??= new Ajv(ajvOptions);
-    return ajv07.compile(schema);
+  const draft = argumentSchemaDraft(schema);
+  let ajv = instances.get(draft);
+  if (!ajv) {
+    ajv = createArgumentSchemaAjv(draft);
+    instances.set(draft, ajv);
   }
-  ajv2020 ??= new Ajv2020(ajvOptions);
-  return ajv2020.compile(schema);
+  return ajv.compile(schema);
 }
 
 function validatorOf(text: string): ValidateFunction | false {
