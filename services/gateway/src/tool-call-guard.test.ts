@@ -70,7 +70,9 @@ const enforced = enforcedToolPolicy({
           name: "fs_*",
           argumentsSchemaJson: JSON.stringify({
             type: "object",
-            properties: { path: { type: "string", pattern: "^/workspace/(?:[^.]|\\.(?:[^.]|$))*$" } },
+            properties: {
+              path: { type: "string", pattern: "^/workspace/(?:[^.]|\\.(?:[^.]|$))*$" },
+            },
             required: ["path"],
           }),
         },
