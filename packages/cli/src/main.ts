@@ -272,8 +272,13 @@ async function main(): Promise<void> {
         noOverlap: overlapDays === 0,
       });
       if (json) return out(JSON.stringify(toJson(RotateKeyResponseSchema, res)));
+      const oldUntil = res.previous?.expiresAtMs ?? 0;
+      const old =
+        oldUntil > Date.now()
+          ? `The old key works until ${time(oldUntil)}.`
+          : "The old key no longer works.";
       out(
-        `Rotated ${res.previous?.keyId} → ${res.key?.keyId} (expires ${date(res.key?.expiresAtMs ?? 0)}). ${(res.previous?.expiresAtMs ?? 0) > Date.now() ? `The old key works until ${time(res.previous?.expiresAtMs ?? 0)}.` : "The old key no longer works."}`,
+        `Rotated ${res.previous?.keyId} → ${res.key?.keyId} (expires ${date(res.key?.expiresAtMs ?? 0)}). ${old}`,
       );
       out(res.secret);
       return out("Store it now: it is shown only once.");

@@ -46,7 +46,9 @@ const options = {
 } as const;
 
 /** The options that take a value; npm may take each of them for itself (see npmTakenFlags). */
-const valueOptions = ["port", "state-dir", "bedrock", "log-level"] as const;
+const valueOptions = Object.entries(options)
+  .filter(([, option]) => option.type === "string")
+  .map(([name]) => name);
 
 /**
  * The arguments as `npm start` meant them. Without `--`, npm takes unknown flags for its own
